@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include("sessions_app.urls")),
+    # The same routes under a versioned prefix, for clients that pin a version.
+    path("api/v1/", include(("sessions_app.urls", "sessions_app"), namespace="v1")),
+]
+
+handler404 = "sessions_app.api_errors.page_not_found"
+handler500 = "sessions_app.api_errors.server_error"

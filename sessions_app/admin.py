@@ -1,0 +1,105 @@
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+
+from . import services
+from .models import Message, Session
+
+RECENT_MESSAGES_SHOWN = 50
+
+
+@admin.register(Session)
+class SessionAdmin(admin.ModelAdmin):
+    list_display = ["key", "title", "owner", "channel", "message_count", "last_activity"]
+    list_filter = ["channel"]
+    search_fields = ["key", "title"]
+    list_select_related = ["owner"]
+    raw_id_fields = ["owner"]
+    ordering = ["-updated_at"]
+    fields = [
+        "key",
+        "owner",
+        "title",
+        "channel",
+        "message_count",
+        "created_at",
+        "updated_at",
+        "recent_messages",
+    ]
+    readonly_fields = fields
+
+    # Sessions are made and changed through the API's services, which keep the
+    # counters and titles right; the admin views and deletes.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="last activity", ordering="updated_at")
+    def last_activity(self, session):
+        return session.updated_at
+
+    @admin.display(description=f"latest {RECENT_MESSAGES_SHOWN} messages")
+    def recent_messages(self, session):
+        # A session may hold tens of thousands of messages: show the newest few
+        # and link to the paginated message list for the rest.
+        latest = list(session.messages.order_by("-created_at", "-pk")[:RECENT_MESSAGES_SHOWN])
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((m.created_at, m.role, m.content) for m in reversed(latest)),
+        )
+        all_url = reverse("admin:sessions_app_message_changelist") + "?" + urlencode(
+            {"session__id__exact": session.pk}
+        )
+        return format_html(
+            '<table><tr><th>time</th><th>role</th><th>content</th></tr>{}</table>'
+            '<p><a href="{}">All {} messages</a></p>',
+            rows,
+            all_url,
+            session.message_count,
+        )
+
+    def get_deleted_objects(self, objs, request):
+        # Django's default lists every related message, one line each: with
+        # 20,000 messages the confirmation page takes seconds and megabytes.
+        # The counts are what an operator needs to confirm.
+        sessions = list(objs)
+        message_total = sum(session.message_count for session in sessions)
+        deleted_objects = [str(session) for session in sessions]
+        model_count = {
+            Session._meta.verbose_name_plural: len(sessions),
+            Message._meta.verbose_name_plural: message_total,
+        }
+        perms_needed = set() if self.has_delete_permission(request) else {"session"}
+        return deleted_objects, model_count, perms_needed, []
+
+    def delete_model(self, request, obj):
+        services.session_delete(session=obj)
+
+    def delete_queryset(self, request, queryset):
+        services.sessions_delete(sessions=queryset)
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ["id", "session", "role", "created_at"]
+    list_filter = ["role"]
+    list_select_related = ["session"]
+    raw_id_fields = ["session"]
+    ordering = ["-created_at", "-id"]
+    # Counting every message on each page load is the slow part of a big table.
+    show_full_result_count = False
+
+    # Messages change only through the services, which keep each session's
+    # counter in step; a message goes when its session is deleted.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

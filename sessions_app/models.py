@@ -1,0 +1,72 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+DEFAULT_SESSION_TITLE = "New Chat"
+
+
+class Session(models.Model):
+    """One conversation with PocketPaw: the messages of one chat, owned by one user.
+
+    Not to be confused with django.contrib.sessions' Session (login cookies).
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="chat_sessions",
+        # The (owner, key) and (owner, updated_at) indexes already lead with owner.
+        db_index=False,
+    )
+    # The id clients use in URLs; unique per owner, since channel keys such as
+    # "telegram:123" are only unique within one PocketPaw installation.
+    key = models.CharField(max_length=255)
+    title = models.CharField(max_length=200, default=DEFAULT_SESSION_TITLE)
+    title_set_by_user = models.BooleanField(default=False)
+    channel = models.CharField(max_length=64, default="web")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    # Kept in step by the services in the same transaction as each write, so
+    # listing never has to count messages.
+    message_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "key"], name="session_unique_key_per_owner"),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "-updated_at"], name="session_owner_recent_idx"),
+        ]
+        verbose_name = "session"
+        verbose_name_plural = "sessions"
+
+    def __str__(self) -> str:
+        # Django's admin log stores str() of what it deletes: never the title.
+        return f"Session {self.key}"
+
+
+class Message(models.Model):
+    class Role(models.TextChoices):
+        USER = "user", "User"
+        ASSISTANT = "assistant", "Assistant"
+        SYSTEM = "system", "System"
+
+    session = models.ForeignKey(
+        Session,
+        on_delete=models.CASCADE,
+        related_name="messages",
+        # The (session, created_at) index serves every lookup by session.
+        db_index=False,
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    content = models.TextField()
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["session", "created_at"], name="message_session_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Message {self.pk} ({self.role})"

@@ -1,0 +1,131 @@
+"""Writes. The API, the admin and the management command all change data through these."""
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef, QuerySet
+from django.utils import timezone
+
+from .models import DEFAULT_SESSION_TITLE, Message, Session
+from .selectors import SessionNotFound
+
+AUTO_TITLE_LENGTH = 80
+# Ids per DELETE statement: far below every backend's limit on bound parameters.
+DELETE_BATCH_SIZE = 500
+
+
+class SessionAlreadyExists(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class DeletionResult:
+    sessions: int
+    messages: int
+
+
+def session_key_generate() -> str:
+    return f"session_{secrets.token_hex(6)}"
+
+
+def session_create(
+    *,
+    owner: AbstractBaseUser,
+    key: str | None = None,
+    title: str | None = None,
+    channel: str = "web",
+) -> Session:
+    session = Session(
+        owner=owner,
+        key=key or session_key_generate(),
+        title=title or DEFAULT_SESSION_TITLE,
+        title_set_by_user=title is not None,
+        channel=channel,
+    )
+    # The unique (owner, key) constraint is left to the database, which also
+    # settles two concurrent creates of the same id.
+    session.full_clean(exclude=["owner"], validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            session.save(force_insert=True)
+    except IntegrityError:
+        raise SessionAlreadyExists(session.key) from None
+    return session
+
+
+@transaction.atomic
+def message_create(
+    *,
+    session: Session,
+    role: str,
+    content: str,
+    metadata: dict[str, Any] | None = None,
+) -> Message:
+    """Append a message, keeping the session's counter, activity time and auto title in step."""
+    now = timezone.now()
+    message = Message(
+        session=session, role=role, content=content, metadata=metadata or {}, created_at=now
+    )
+    message.full_clean(exclude=["session"])
+    # Updating the session row first takes its lock: a delete running at the same
+    # moment either finishes before (and this finds no row) or waits for this commit.
+    touched = Session.objects.filter(pk=session.pk).update(
+        message_count=F("message_count") + 1, updated_at=now
+    )
+    if not touched:
+        raise SessionNotFound(session.key)
+    auto_title = content.strip()[:AUTO_TITLE_LENGTH]
+    if role == Message.Role.USER and auto_title:
+        earlier_user_messages = Message.objects.filter(
+            session_id=OuterRef("pk"), role=Message.Role.USER
+        )
+        Session.objects.filter(
+            pk=session.pk, title_set_by_user=False, title=DEFAULT_SESSION_TITLE
+        ).exclude(Exists(earlier_user_messages)).update(title=auto_title)
+    message.save(force_insert=True)
+    return message
+
+
+def session_delete(*, session: Session) -> DeletionResult:
+    """Permanently delete one session and every message in it.
+
+    Raises SessionNotFound when another request deleted it first.
+    """
+    result = sessions_delete(sessions=Session.objects.filter(pk=session.pk))
+    if result.sessions == 0:
+        raise SessionNotFound(session.key)
+    return result
+
+
+@transaction.atomic
+def sessions_delete(*, sessions: QuerySet[Session]) -> DeletionResult:
+    """The one deletion path for sessions; all or nothing.
+
+    Called by SessionViewSet.destroy (through session_delete), by
+    SessionAdmin.delete_model and SessionAdmin.delete_queryset (the admin's
+    single and bulk delete), and by the delete_session management command.
+
+    Messages go in one set-based DELETE per batch of sessions, never loaded into
+    memory, so the cost does not grow with what a session holds beyond the
+    rows the database itself must remove.
+    """
+    # Lock in a stable order so that two bulk deletes cannot deadlock, and so
+    # that a message appended concurrently cannot outlive its session.
+    locked_pks = list(
+        Session.objects.filter(pk__in=sessions.values("pk"))
+        .order_by("pk")
+        .select_for_update()
+        .values_list("pk", flat=True)
+    )
+    deleted_sessions = deleted_messages = 0
+    for start in range(0, len(locked_pks), DELETE_BATCH_SIZE):
+        batch = locked_pks[start : start + DELETE_BATCH_SIZE]
+        deleted_messages += Message.objects.filter(session_id__in=batch)._raw_delete(
+            Message.objects.db
+        )
+        # Raw, because the Collector behind QuerySet.delete() would select the
+        # sessions again and repeat the message DELETE we have just run.
+        deleted_sessions += Session.objects.filter(pk__in=batch)._raw_delete(Session.objects.db)
+    return DeletionResult(sessions=deleted_sessions, messages=deleted_messages)

@@ -1,0 +1,17 @@
+from django.urls import re_path
+from rest_framework.routers import SimpleRouter
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
+
+from .apis import SessionViewSet
+
+router = SimpleRouter()
+# Clients call routes with and without the slash; either must answer, never redirect.
+router.trailing_slash = "/?"
+router.register("sessions", SessionViewSet, basename="session")
+
+urlpatterns = [
+    re_path(r"^auth/token/?$", TokenObtainPairView.as_view(), name="token-obtain"),
+    re_path(r"^auth/token/refresh/?$", TokenRefreshView.as_view(), name="token-refresh"),
+    re_path(r"^auth/token/verify/?$", TokenVerifyView.as_view(), name="token-verify"),
+    *router.urls,
+]

@@ -1,0 +1,40 @@
+import pytest
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from .factories import UserFactory
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory(username="alice")
+
+
+@pytest.fixture
+def other_user(db):
+    return UserFactory(username="bob")
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+def bearer_client(user) -> APIClient:
+    """A client that sends a real SimpleJWT access token, as PocketPaw's clients do."""
+    client = APIClient()
+    token = RefreshToken.for_user(user).access_token
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+@pytest.fixture
+def auth_client(user):
+    return bearer_client(user)
+
+
+@pytest.fixture
+def other_client(other_user):
+    return bearer_client(other_user)

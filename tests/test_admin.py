@@ -1,0 +1,134 @@
+"""Operators in the Django admin: browse sessions, delete through the service."""
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.test.utils import CaptureQueriesContext
+from django.db import connection
+
+from sessions_app.models import Message, Session
+
+from .factories import SessionFactory, session_with_messages
+
+CHANGELIST = "/admin/sessions_app/session/"
+
+
+def change_url(session):
+    return f"{CHANGELIST}{session.pk}/change/"
+
+
+def delete_url(session):
+    return f"{CHANGELIST}{session.pk}/delete/"
+
+
+@pytest.fixture
+def big_session(user):
+    return session_with_messages(owner=user, key="big", count=20_000, title="Huge chat")
+
+
+def test_changelist_shows_sessions_with_their_columns(admin_client, user):
+    SessionFactory(owner=user, key="telegram:1", title="Groceries", channel="telegram")
+    content = admin_client.get(CHANGELIST).content.decode().lower()
+    for text in ["telegram:1", "groceries", "alice", "last activity"]:
+        assert text in content
+
+
+def test_changelist_search_matches_id_and_title(admin_client, user):
+    SessionFactory(owner=user, key="match-by-id", title="x")
+    SessionFactory(owner=user, key="other", title="Match by title")
+    SessionFactory(owner=user, key="unrelated", title="nothing")
+    response = admin_client.get(CHANGELIST, {"q": "match"})
+    assert response.context["cl"].result_count == 2
+
+
+def test_changelist_filters_by_channel(admin_client, user):
+    SessionFactory(owner=user, channel="telegram")
+    SessionFactory(owner=user, channel="web")
+    response = admin_client.get(CHANGELIST, {"channel": "telegram"})
+    assert [s.channel for s in response.context["cl"].result_list] == ["telegram"]
+
+
+def test_changelist_query_count_does_not_grow_with_sessions(admin_client, user):
+    SessionFactory.create_batch(3, owner=user)
+    with CaptureQueriesContext(connection) as few:
+        admin_client.get(CHANGELIST)
+    SessionFactory.create_batch(30, owner=user)
+    with CaptureQueriesContext(connection) as many:
+        admin_client.get(CHANGELIST)
+    assert len(many) == len(few)
+
+
+def test_change_page_of_a_20000_message_session_shows_only_the_latest(admin_client, big_session):
+    response = admin_client.get(change_url(big_session))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "message 19999" in content
+    assert "message 100<" not in content
+    assert "All 20000 messages" in content
+
+
+def test_session_cannot_be_edited_in_the_admin(admin_client, user):
+    session = SessionFactory(owner=user, title="Before")
+    admin_client.post(change_url(session), {"title": "After"})
+    session.refresh_from_db()
+    assert session.title == "Before"
+
+
+def test_delete_confirmation_shows_counts_not_every_message(admin_client, big_session):
+    response = admin_client.get(delete_url(big_session))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "20000" in content or "20,000" in content
+    assert "Message " not in content
+    assert len(response.content) < 50_000
+
+
+def test_delete_confirmation_query_count_does_not_grow_with_messages(admin_client, user):
+    small = session_with_messages(owner=user, key="small", count=1)
+    large = session_with_messages(owner=user, key="large", count=2_000)
+    with CaptureQueriesContext(connection) as for_small:
+        admin_client.get(delete_url(small))
+    with CaptureQueriesContext(connection) as for_large:
+        admin_client.get(delete_url(large))
+    assert len(for_large) == len(for_small)
+
+
+def test_admin_delete_removes_session_and_messages(admin_client, big_session):
+    response = admin_client.post(delete_url(big_session), {"post": "yes"})
+    assert response.status_code == 302
+    assert not Session.objects.exists()
+    assert not Message.objects.exists()
+
+
+def test_admin_bulk_delete_removes_selected_sessions_and_their_messages(admin_client, user):
+    chosen = [session_with_messages(owner=user, count=3, key=f"c{i}") for i in range(2)]
+    kept = session_with_messages(owner=user, count=3, key="kept")
+    response = admin_client.post(
+        CHANGELIST,
+        {"action": "delete_selected", "_selected_action": [s.pk for s in chosen], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert list(Session.objects.all()) == [kept]
+    assert Message.objects.count() == 3
+
+
+def test_admin_bulk_delete_confirmation_shows_counts(admin_client, user):
+    chosen = [session_with_messages(owner=user, count=4, key=f"c{i}") for i in range(2)]
+    response = admin_client.post(
+        CHANGELIST, {"action": "delete_selected", "_selected_action": [s.pk for s in chosen]}
+    )
+    assert response.status_code == 200
+    assert dict(response.context["model_count"]) == {"sessions": 2, "messages": 8}
+
+
+def test_admin_log_of_a_deletion_does_not_keep_the_title(admin_client, user):
+    session = SessionFactory(owner=user, title="my secret diagnosis")
+    admin_client.post(delete_url(session), {"post": "yes"})
+    assert LogEntry.objects.count() == 1
+    assert "secret" not in LogEntry.objects.get().object_repr
+
+
+def test_messages_cannot_be_deleted_one_by_one_in_the_admin(admin_client, user):
+    session = session_with_messages(owner=user, count=1)
+    message = Message.objects.get()
+    admin_client.post(f"/admin/sessions_app/message/{message.pk}/delete/", {"post": "yes"})
+    session.refresh_from_db()
+    assert (Message.objects.count(), session.message_count) == (1, 1)

@@ -1,0 +1,122 @@
+"""The bearer check: only a valid access token gets in, and a refused request changes nothing."""
+import base64
+import json
+from datetime import timedelta
+
+import pytest
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+
+from sessions_app.models import Session
+
+from .conftest import PASSWORD
+from .factories import SessionFactory
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unsigned_token(user) -> str:
+    header = b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
+    payload = b64(json.dumps(dict(AccessToken.for_user(user).payload)).encode())
+    return f"{header}.{payload}."
+
+
+def expired_token(user) -> str:
+    token = AccessToken.for_user(user)
+    token.set_exp(lifetime=-timedelta(seconds=1))
+    return str(token)
+
+
+def wrongly_signed_token(user) -> str:
+    header, payload, signature = str(AccessToken.for_user(user)).split(".")
+    flipped = signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")
+    return f"{header}.{payload}.{flipped}"
+
+
+BAD_AUTHORIZATION = {
+    "missing": lambda user: None,
+    "wrong scheme": lambda user: f"Token {AccessToken.for_user(user)}",
+    "no token": lambda user: "Bearer",
+    "garbage": lambda user: "Bearer not-a-jwt",
+    "expired": lambda user: f"Bearer {expired_token(user)}",
+    "wrong signature": lambda user: f"Bearer {wrongly_signed_token(user)}",
+    "alg none": lambda user: f"Bearer {unsigned_token(user)}",
+    "refresh token as access": lambda user: f"Bearer {RefreshToken.for_user(user)}",
+}
+
+
+@pytest.fixture(params=list(BAD_AUTHORIZATION), ids=list(BAD_AUTHORIZATION))
+def badly_authorized_client(request, user):
+    client = APIClient()
+    header = BAD_AUTHORIZATION[request.param](user)
+    if header is not None:
+        client.credentials(HTTP_AUTHORIZATION=header)
+    return client
+
+
+def test_token_endpoint_returns_access_and_refresh_for_good_credentials(api_client, user):
+    response = api_client.post(
+        "/api/auth/token", {"username": "alice", "password": PASSWORD}, format="json"
+    )
+    assert response.status_code == 200
+    assert set(response.json()) == {"access", "refresh"}
+
+
+def test_token_endpoint_refuses_bad_credentials_with_401(api_client, user):
+    response = api_client.post(
+        "/api/auth/token", {"username": "alice", "password": "wrong"}, format="json"
+    )
+    assert response.status_code == 401
+
+
+def test_token_from_endpoint_opens_session_routes(api_client, user):
+    SessionFactory(owner=user, key="session_abc123")
+    tokens = api_client.post(
+        "/api/auth/token", {"username": "alice", "password": PASSWORD}, format="json"
+    ).json()
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    assert api_client.get("/api/sessions/session_abc123").status_code == 200
+
+
+def test_refresh_returns_a_new_access_token(api_client, user):
+    refresh = str(RefreshToken.for_user(user))
+    response = api_client.post("/api/auth/token/refresh", {"refresh": refresh}, format="json")
+    assert response.status_code == 200
+    assert "access" in response.json()
+
+
+def test_verify_accepts_a_valid_token(api_client, user):
+    token = str(AccessToken.for_user(user))
+    response = api_client.post("/api/auth/token/verify", {"token": token}, format="json")
+    assert response.status_code == 200
+
+
+def test_verify_refuses_a_garbage_token(api_client, user):
+    response = api_client.post("/api/auth/token/verify", {"token": "garbage"}, format="json")
+    assert response.status_code == 401
+
+
+def test_bad_authorization_cannot_delete(badly_authorized_client, user):
+    SessionFactory(owner=user, key="session_abc123")
+    response = badly_authorized_client.delete("/api/sessions/session_abc123")
+    assert response.status_code == 401
+    assert Session.objects.filter(key="session_abc123").exists()
+
+
+def test_bad_authorization_cannot_read(badly_authorized_client, user):
+    SessionFactory(owner=user, key="session_abc123")
+    assert badly_authorized_client.get("/api/sessions/session_abc123").status_code == 401
+
+
+def test_bad_authorization_cannot_create(badly_authorized_client, user):
+    response = badly_authorized_client.post("/api/sessions", {"id": "x1"}, format="json")
+    assert response.status_code == 401
+    assert not Session.objects.exists()
+
+
+def test_inactive_users_token_is_refused(auth_client, user):
+    user.is_active = False
+    user.save()
+    assert auth_client.get("/api/sessions/anything").status_code == 401

@@ -1,0 +1,81 @@
+"""DELETE /api/sessions/{session_id}, exactly as PocketPaw documents it."""
+from urllib.parse import quote
+
+import pytest
+
+from sessions_app.models import Message, Session
+
+from .factories import MessageFactory, SessionFactory, session_with_messages
+from .test_api_sessions import CHANNEL_KEYS
+
+
+def test_delete_answers_200_status_ok(auth_client, user):
+    SessionFactory(owner=user, key="session_abc123")
+    response = auth_client.delete("/api/sessions/session_abc123")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_delete_removes_the_session(auth_client, user):
+    SessionFactory(owner=user, key="session_abc123")
+    auth_client.delete("/api/sessions/session_abc123")
+    assert not Session.objects.filter(key="session_abc123").exists()
+
+
+def test_delete_removes_every_message_of_the_session(auth_client, user):
+    session_with_messages(owner=user, key="session_abc123", count=25)
+    auth_client.delete("/api/sessions/session_abc123")
+    assert Message.objects.count() == 0
+
+
+def test_delete_leaves_other_sessions_messages(auth_client, user):
+    session_with_messages(owner=user, key="gone", count=3)
+    kept = session_with_messages(owner=user, key="kept", count=2)
+    auth_client.delete("/api/sessions/gone")
+    assert list(Message.objects.values_list("session_id", flat=True).distinct()) == [kept.pk]
+
+
+def test_delete_missing_session_is_404_with_contract_body(auth_client):
+    response = auth_client.delete("/api/sessions/session_abc123")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Session not found"}
+
+
+def test_delete_twice_is_404_the_second_time(auth_client, user):
+    SessionFactory(owner=user, key="once")
+    auth_client.delete("/api/sessions/once")
+    assert auth_client.delete("/api/sessions/once").status_code == 404
+
+
+def test_delete_another_users_session_is_404_and_keeps_it(auth_client, other_user):
+    theirs = SessionFactory(owner=other_user, key="theirs")
+    MessageFactory(session=theirs)
+    response = auth_client.delete("/api/sessions/theirs")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Session not found"}
+    assert Message.objects.filter(session=theirs).count() == 1
+
+
+def test_delete_only_touches_the_callers_copy_of_a_shared_id(auth_client, user, other_user):
+    SessionFactory(owner=user, key="telegram:123")
+    SessionFactory(owner=other_user, key="telegram:123")
+    auth_client.delete("/api/sessions/telegram:123")
+    assert list(Session.objects.values_list("owner__username", flat=True)) == ["bob"]
+
+
+@pytest.mark.parametrize("key", CHANNEL_KEYS)
+@pytest.mark.parametrize("encoded", [False, True], ids=["raw", "percent-encoded"])
+def test_delete_works_for_every_channel_key(auth_client, user, key, encoded):
+    SessionFactory(owner=user, key=key)
+    path_key = quote(key, safe="") if encoded else key
+    response = auth_client.delete(f"/api/sessions/{path_key}")
+    assert response.status_code == 200
+    assert not Session.objects.filter(key=key).exists()
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/sessions/s1/", "/api/v1/sessions/s1", "/api/v1/sessions/s1/"]
+)
+def test_delete_answers_with_slash_and_under_v1(auth_client, user, path):
+    SessionFactory(owner=user, key="s1")
+    assert auth_client.delete(path).status_code == 200

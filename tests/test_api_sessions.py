@@ -1,0 +1,248 @@
+"""Creating, reading and appending to sessions over the API."""
+import re
+from urllib.parse import quote
+
+import pytest
+
+from sessions_app.models import Message, Session
+
+from .factories import SessionFactory
+
+# Every form of key PocketPaw's channels produce.
+CHANNEL_KEYS = [
+    "session_a1b2c3d4",
+    "telegram:123456789",
+    "123456789:topic:42",
+    "dm:987654321",
+    "C01ABC:1705123456.789",
+    "+1234567890",
+    "!abc:matrix.org",
+    "19:abc@thread.v2",
+    "a=b~c-d_e",
+    "x" * 255,
+]
+
+INVALID_KEYS = {
+    "slash": "a/b",
+    "space": "a b",
+    "tab": "a\tb",
+    "newline": "a\nb",
+    "control": "a\x00b",
+    "percent": "a%20b",
+    "question mark": "a?b",
+    "hash": "a#b",
+    "non-ascii": "caf\u00e9",
+    "empty": "",
+    "too long": "x" * 256,
+    "dot": ".",
+    "two dots": "..",
+    "reserved search": "search",
+}
+
+
+def url_forms(key: str) -> list[str]:
+    return [key, quote(key, safe="")]
+
+
+def test_create_returns_201_with_the_session(auth_client):
+    response = auth_client.post(
+        "/api/sessions", {"id": "telegram:1", "title": "Trip", "channel": "telegram"}, format="json"
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert set(body) == {"id", "title", "channel", "created_at", "updated_at", "message_count"}
+    assert (body["id"], body["title"], body["channel"], body["message_count"]) == (
+        "telegram:1",
+        "Trip",
+        "telegram",
+        0,
+    )
+
+
+def test_create_without_id_generates_session_and_12_hex(auth_client):
+    response = auth_client.post("/api/sessions", {}, format="json")
+    assert response.status_code == 201
+    assert re.fullmatch(r"session_[0-9a-f]{12}", response.json()["id"])
+
+
+def test_create_without_title_is_titled_new_chat(auth_client):
+    response = auth_client.post("/api/sessions", {"id": "s1"}, format="json")
+    assert response.json()["title"] == "New Chat"
+
+
+def test_create_existing_id_is_409(auth_client, user):
+    SessionFactory(owner=user, key="dup")
+    response = auth_client.post("/api/sessions", {"id": "dup"}, format="json")
+    assert response.status_code == 409
+    assert response.json() == {"detail": "Session already exists"}
+
+
+def test_two_users_may_have_the_same_id(auth_client, other_user):
+    SessionFactory(owner=other_user, key="telegram:123")
+    response = auth_client.post("/api/sessions", {"id": "telegram:123"}, format="json")
+    assert response.status_code == 201
+    assert Session.objects.filter(key="telegram:123").count() == 2
+
+
+@pytest.mark.parametrize("key", INVALID_KEYS.values(), ids=INVALID_KEYS.keys())
+def test_create_refuses_invalid_id_with_400(auth_client, key):
+    response = auth_client.post("/api/sessions", {"id": key}, format="json")
+    assert response.status_code == 400
+    assert "id" in response.json()
+    assert not Session.objects.exists()
+
+
+def test_create_refuses_title_over_200_characters(auth_client):
+    response = auth_client.post("/api/sessions", {"title": "t" * 201}, format="json")
+    assert response.status_code == 400
+
+
+def test_create_refuses_malformed_json_with_400(auth_client):
+    response = auth_client.generic(
+        "POST", "/api/sessions", '{"id": "x"', content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert not Session.objects.exists()
+
+
+def test_create_refuses_a_json_list_with_400(auth_client):
+    response = auth_client.post("/api/sessions", ["x"], format="json")
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("key", CHANNEL_KEYS)
+def test_every_channel_key_can_be_created(auth_client, key):
+    response = auth_client.post("/api/sessions", {"id": key}, format="json")
+    assert response.status_code == 201
+    assert response.json()["id"] == key
+
+
+@pytest.mark.parametrize("key", CHANNEL_KEYS)
+@pytest.mark.parametrize("encoded", [False, True], ids=["raw", "percent-encoded"])
+def test_every_channel_key_can_be_read(auth_client, user, key, encoded):
+    SessionFactory(owner=user, key=key)
+    path_key = quote(key, safe="") if encoded else key
+    response = auth_client.get(f"/api/sessions/{path_key}")
+    assert response.status_code == 200
+    assert response.json()["id"] == key
+
+
+@pytest.mark.parametrize("key", CHANNEL_KEYS)
+@pytest.mark.parametrize("encoded", [False, True], ids=["raw", "percent-encoded"])
+def test_every_channel_key_takes_messages(auth_client, user, key, encoded):
+    SessionFactory(owner=user, key=key)
+    path_key = quote(key, safe="") if encoded else key
+    response = auth_client.post(
+        f"/api/sessions/{path_key}/messages", {"role": "user", "content": "hi"}, format="json"
+    )
+    assert response.status_code == 201
+    assert Message.objects.filter(session__key=key).count() == 1
+
+
+def test_get_missing_session_is_404_with_contract_body(auth_client):
+    response = auth_client.get("/api/sessions/nope")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Session not found"}
+
+
+def test_get_another_users_session_is_404(auth_client, other_user):
+    SessionFactory(owner=other_user, key="theirs")
+    response = auth_client.get("/api/sessions/theirs")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Session not found"}
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/sessions/s1", "/api/sessions/s1/", "/api/v1/sessions/s1", "/api/v1/sessions/s1/"]
+)
+def test_session_routes_answer_with_or_without_slash_and_under_v1(auth_client, user, path):
+    SessionFactory(owner=user, key="s1")
+    response = auth_client.get(path)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/api/sessions", "/api/sessions/", "/api/v1/sessions"])
+def test_create_answers_with_or_without_slash_and_under_v1(auth_client, path):
+    assert auth_client.post(path, {}, format="json").status_code == 201
+
+
+def test_append_message_returns_201_with_the_message(auth_client, user):
+    SessionFactory(owner=user, key="s1")
+    response = auth_client.post(
+        "/api/sessions/s1/messages",
+        {"role": "assistant", "content": "Hello!", "metadata": {"model": "x"}},
+        format="json",
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert set(body) == {"id", "role", "content", "timestamp", "metadata"}
+    assert (body["role"], body["content"], body["metadata"]) == ("assistant", "Hello!", {"model": "x"})
+
+
+def test_append_message_counts_it_and_moves_activity_time(auth_client, user):
+    session = SessionFactory(owner=user, key="s1")
+    before = session.updated_at
+    auth_client.post("/api/sessions/s1/messages", {"role": "user", "content": "a"}, format="json")
+    session.refresh_from_db()
+    assert session.message_count == 1
+    assert session.updated_at > before
+
+
+def test_append_message_defaults_metadata_to_empty_object(auth_client, user):
+    SessionFactory(owner=user, key="s1")
+    response = auth_client.post(
+        "/api/sessions/s1/messages", {"role": "user", "content": "a"}, format="json"
+    )
+    assert response.json()["metadata"] == {}
+
+
+def test_append_message_to_missing_session_is_404(auth_client):
+    response = auth_client.post(
+        "/api/sessions/nope/messages", {"role": "user", "content": "a"}, format="json"
+    )
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Session not found"}
+
+
+def test_append_message_to_another_users_session_is_404(auth_client, other_user):
+    SessionFactory(owner=other_user, key="theirs")
+    response = auth_client.post(
+        "/api/sessions/theirs/messages", {"role": "user", "content": "a"}, format="json"
+    )
+    assert response.status_code == 404
+    assert not Message.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"role": "robot", "content": "a"},
+        {"role": "user"},
+        {"role": "user", "content": ""},
+        {"content": "a"},
+        {"role": "user", "content": "a", "metadata": ["not", "an", "object"]},
+        {"role": "user", "content": {"nested": True}},
+    ],
+    ids=["unknown role", "no content", "empty content", "no role", "list metadata", "object content"],
+)
+def test_append_bad_message_is_400_and_writes_nothing(auth_client, user, body):
+    session = SessionFactory(owner=user, key="s1")
+    response = auth_client.post("/api/sessions/s1/messages", body, format="json")
+    assert response.status_code == 400
+    session.refresh_from_db()
+    assert (session.message_count, Message.objects.count()) == (0, 0)
+
+
+def test_append_refuses_content_over_the_limit(auth_client, user, settings):
+    SessionFactory(owner=user, key="s1")
+    too_long = "x" * (settings.SESSIONS_MESSAGE_MAX_LENGTH + 1)
+    response = auth_client.post(
+        "/api/sessions/s1/messages", {"role": "user", "content": too_long}, format="json"
+    )
+    assert response.status_code == 400
+
+
+def test_unknown_api_path_is_json_404(auth_client):
+    response = auth_client.get("/api/nothing-here")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}

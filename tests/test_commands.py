@@ -1,0 +1,133 @@
+"""python manage.py delete_session: confirm, dry run, all or nothing."""
+from io import StringIO
+from unittest import mock
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from sessions_app.models import Message, Session
+
+from .factories import SessionFactory, session_with_messages
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args, answer=None):
+    stdout = StringIO()
+    with mock.patch("builtins.input", return_value=answer) as prompt:
+        call_command("delete_session", *args, stdout=stdout)
+    return stdout.getvalue(), prompt
+
+
+def test_noinput_deletes_the_session_and_its_messages(user):
+    session_with_messages(owner=user, key="s1", count=4)
+    run("s1", "--noinput")
+    assert (Session.objects.count(), Message.objects.count()) == (0, 0)
+
+
+def test_reports_how_many_sessions_and_messages_were_deleted(user):
+    session_with_messages(owner=user, key="s1", count=4)
+    session_with_messages(owner=user, key="s2", count=1)
+    output, _ = run("s1", "s2", "--noinput")
+    assert "Deleted 2 session(s) and 5 message(s)." in output
+
+
+def test_lists_owner_id_title_and_message_count_before_deleting(user):
+    session_with_messages(owner=user, key="telegram:9", count=2, title="Groceries")
+    output, _ = run("telegram:9", answer="no")
+    assert "owner=alice id=telegram:9 title='Groceries' messages=2" in output
+
+
+def test_asks_for_confirmation_with_djangos_prompt(user):
+    SessionFactory(owner=user, key="s1")
+    _, prompt = run("s1", answer="yes")
+    prompt.assert_called_once_with("Type 'yes' to continue, or 'no' to cancel: ")
+
+
+def test_yes_deletes(user):
+    SessionFactory(owner=user, key="s1")
+    run("s1", answer="yes")
+    assert not Session.objects.exists()
+
+
+@pytest.mark.parametrize("answer", ["no", "", "y", "YES", "yes please"])
+def test_anything_but_yes_deletes_nothing(user, answer):
+    SessionFactory(owner=user, key="s1")
+    output, _ = run("s1", answer=answer)
+    assert "Deletion cancelled." in output
+    assert Session.objects.exists()
+
+
+def test_closed_stdin_is_an_error_and_deletes_nothing(user):
+    SessionFactory(owner=user, key="s1")
+    with mock.patch("builtins.input", side_effect=EOFError):
+        with pytest.raises(CommandError, match="--noinput"):
+            call_command("delete_session", "s1", stdout=StringIO())
+    assert Session.objects.exists()
+
+
+def test_noinput_does_not_prompt(user):
+    SessionFactory(owner=user, key="s1")
+    _, prompt = run("s1", "--noinput")
+    prompt.assert_not_called()
+
+
+def test_dry_run_lists_and_deletes_nothing(user):
+    session_with_messages(owner=user, key="s1", count=3)
+    output, prompt = run("s1", "--dry-run")
+    assert "owner=alice id=s1" in output
+    assert "nothing was deleted" in output
+    prompt.assert_not_called()
+    assert (Session.objects.count(), Message.objects.count()) == (1, 3)
+
+
+def test_a_missing_id_is_named_and_nothing_is_deleted(user):
+    SessionFactory(owner=user, key="here")
+    with pytest.raises(CommandError, match="ghost") as error:
+        run("here", "ghost", "--noinput")
+    assert "here" not in str(error.value).split(":", 1)[1]
+    assert Session.objects.filter(key="here").exists()
+
+
+def test_missing_id_exits_non_zero_with_the_message_on_stderr(user, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        from django.core.management import execute_from_command_line
+
+        execute_from_command_line(["manage.py", "delete_session", "ghost", "--noinput"])
+    assert exit_info.value.code != 0
+    assert "ghost" in capsys.readouterr().err
+
+
+def test_an_id_shared_by_two_owners_needs_user(user, other_user):
+    SessionFactory(owner=user, key="telegram:1")
+    SessionFactory(owner=other_user, key="telegram:1")
+    with pytest.raises(CommandError, match="alice, bob"):
+        run("telegram:1", "--noinput")
+    assert Session.objects.count() == 2
+
+
+def test_user_picks_one_owners_session(user, other_user):
+    SessionFactory(owner=user, key="telegram:1")
+    SessionFactory(owner=other_user, key="telegram:1")
+    run("telegram:1", "--user", "bob", "--noinput")
+    assert list(Session.objects.values_list("owner__username", flat=True)) == ["alice"]
+
+
+def test_user_that_does_not_exist_is_an_error(user):
+    SessionFactory(owner=user, key="s1")
+    with pytest.raises(CommandError, match="No user named 'carol'"):
+        run("s1", "--user", "carol", "--noinput")
+    assert Session.objects.exists()
+
+
+def test_an_id_not_owned_by_user_counts_as_missing(user, other_user):
+    SessionFactory(owner=other_user, key="s1")
+    with pytest.raises(CommandError, match="s1"):
+        run("s1", "--user", "alice", "--noinput")
+    assert Session.objects.exists()
+
+
+def test_repeated_ids_are_deleted_once(user):
+    SessionFactory(owner=user, key="s1")
+    output, _ = run("s1", "s1", "--noinput")
+    assert "Deleted 1 session(s)" in output

@@ -1,0 +1,133 @@
+"""The service layer: one deletion path, set-based and all or nothing."""
+from unittest import mock
+
+import pytest
+from django.db import DatabaseError
+from django.db.models.signals import post_delete, pre_delete
+
+from sessions_app import services
+from sessions_app.models import Message, Session
+from sessions_app.selectors import SessionNotFound
+
+from .factories import SessionFactory, session_with_messages
+
+pytestmark = pytest.mark.django_db
+
+
+def test_session_delete_reports_what_it_deleted(user):
+    session = session_with_messages(owner=user, count=7)
+    result = services.session_delete(session=session)
+    assert result == services.DeletionResult(sessions=1, messages=7)
+
+
+def test_session_delete_of_an_already_deleted_session_raises_not_found(user):
+    session = SessionFactory(owner=user)
+    services.session_delete(session=session)
+    with pytest.raises(SessionNotFound):
+        services.session_delete(session=session)
+
+
+def test_deleting_1000_messages_takes_as_few_queries_as_deleting_one(
+    user, django_assert_num_queries
+):
+    big = session_with_messages(owner=user, count=1000)
+    small = session_with_messages(owner=user, count=1)
+    # Lock the session, one DELETE for its messages, one for the session,
+    # inside the savepoint that wraps the transaction in tests.
+    with django_assert_num_queries(5):
+        services.session_delete(session=big)
+    with django_assert_num_queries(5):
+        services.session_delete(session=small)
+    assert Message.objects.count() == 0
+
+
+def test_no_per_row_signal_receivers_on_messages():
+    assert not pre_delete.has_listeners(Message)
+    assert not post_delete.has_listeners(Message)
+
+
+def test_sessions_delete_removes_a_whole_queryset(user, other_user):
+    for i in range(3):
+        session_with_messages(owner=user, count=2, key=f"mine{i}")
+    session_with_messages(owner=other_user, count=2, key="theirs")
+    result = services.sessions_delete(sessions=Session.objects.filter(owner=user))
+    assert result == services.DeletionResult(sessions=3, messages=6)
+    assert list(Session.objects.values_list("key", flat=True)) == ["theirs"]
+
+
+def test_sessions_delete_spans_several_batches(user):
+    SessionFactory.create_batch(services.DELETE_BATCH_SIZE + 3, owner=user)
+    result = services.sessions_delete(sessions=Session.objects.all())
+    assert result.sessions == services.DELETE_BATCH_SIZE + 3
+    assert not Session.objects.exists()
+
+
+def test_a_fault_after_the_message_delete_rolls_everything_back(user):
+    session = session_with_messages(owner=user, count=5)
+    real_raw_delete = type(Session.objects.all())._raw_delete
+
+    def fail_on_sessions(queryset, using):
+        if queryset.model is Session:
+            raise DatabaseError("disk on fire")
+        return real_raw_delete(queryset, using)
+
+    with mock.patch.object(type(Session.objects.all()), "_raw_delete", fail_on_sessions):
+        with pytest.raises(DatabaseError):
+            services.session_delete(session=session)
+    assert Session.objects.filter(pk=session.pk).exists()
+    assert Message.objects.filter(session=session).count() == 5
+
+
+def test_session_create_refuses_a_duplicate_key(user):
+    services.session_create(owner=user, key="k")
+    with pytest.raises(services.SessionAlreadyExists):
+        services.session_create(owner=user, key="k")
+
+
+def test_message_create_on_a_deleted_session_raises_not_found(user):
+    session = SessionFactory(owner=user)
+    services.session_delete(session=session)
+    with pytest.raises(SessionNotFound):
+        services.message_create(session=session, role="user", content="late")
+    assert not Message.objects.exists()
+
+
+def test_first_user_message_becomes_the_title(user):
+    session = services.session_create(owner=user, key="k")
+    services.message_create(session=session, role="user", content="  Plan a trip to Lisbon  ")
+    session.refresh_from_db()
+    assert session.title == "Plan a trip to Lisbon"
+
+
+def test_auto_title_is_cut_to_80_characters(user):
+    session = services.session_create(owner=user, key="k")
+    services.message_create(session=session, role="user", content="x" * 100)
+    session.refresh_from_db()
+    assert session.title == "x" * 80
+
+
+def test_later_user_messages_do_not_change_the_auto_title(user):
+    session = services.session_create(owner=user, key="k")
+    services.message_create(session=session, role="user", content="New Chat")
+    services.message_create(session=session, role="user", content="second")
+    session.refresh_from_db()
+    assert session.title == "New Chat"
+
+
+def test_assistant_messages_do_not_set_the_title(user):
+    session = services.session_create(owner=user, key="k")
+    services.message_create(session=session, role="assistant", content="Hello there")
+    session.refresh_from_db()
+    assert session.title == "New Chat"
+
+
+def test_a_title_given_at_creation_is_kept(user):
+    session = services.session_create(owner=user, key="k", title="Mine")
+    services.message_create(session=session, role="user", content="first")
+    session.refresh_from_db()
+    assert session.title == "Mine"
+
+
+def test_session_str_does_not_reveal_the_title(user):
+    session = SessionFactory(owner=user, key="k", title="my secret diagnosis")
+    assert "secret" not in str(session)
