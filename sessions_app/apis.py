@@ -1,17 +1,107 @@
-"""The REST API: thin views that validate input, call one service and shape the answer."""
-from rest_framework import status, viewsets
+"""The REST API: thin views that validate input, call one service or selector and shape the answer."""
+import re
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import generics, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
-from . import selectors, services
+from . import exports, selectors, services
 from .serializers import (
+    DetailSerializer,
+    ExportQuerySerializer,
+    HistoryQuerySerializer,
+    MemorySessionQuerySerializer,
     MessageCreateInputSerializer,
     MessageSerializer,
+    SearchQuerySerializer,
+    SearchResultsSerializer,
     SessionCreateInputSerializer,
+    SessionExportSerializer,
+    SessionListItemSerializer,
+    SessionListQuerySerializer,
+    SessionListSerializer,
     SessionSerializer,
+    SessionTitleInputSerializer,
+    StatusSerializer,
+)
+
+SESSION_ID = OpenApiParameter(
+    "session_id",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="The session id, raw or percent-encoded, e.g. `session_abc123` or `telegram:123456789`.",
+)
+NOT_FOUND = OpenApiResponse(
+    DetailSerializer,
+    description="No session with this id belongs to the caller.",
+    examples=[OpenApiExample("Not found", value={"detail": "Session not found"})],
+)
+BAD_REQUEST = OpenApiResponse(
+    OpenApiTypes.OBJECT, description="Invalid input: each field with what is wrong with it."
+)
+STATUS_OK = OpenApiResponse(
+    StatusSerializer, examples=[OpenApiExample("Done", value={"status": "ok"})]
 )
 
 
+def _query(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _history_response(session, limit: int) -> Response:
+    messages = selectors.message_history(session=session, limit=limit)
+    return Response(MessageSerializer(messages, many=True).data)
+
+
+class IgnoreFormatOverride(DefaultContentNegotiation):
+    """For the export, `?format=` names the file format, not DRF's renderer."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List sessions",
+        parameters=[SessionListQuerySerializer],
+        responses={200: SessionListSerializer, 400: BAD_REQUEST},
+    ),
+    create=extend_schema(
+        summary="Create a session",
+        request=SessionCreateInputSerializer,
+        responses={
+            201: SessionSerializer,
+            400: BAD_REQUEST,
+            409: OpenApiResponse(
+                DetailSerializer,
+                examples=[OpenApiExample("Exists", value={"detail": "Session already exists"})],
+            ),
+        },
+    ),
+    retrieve=extend_schema(
+        summary="Get a session",
+        parameters=[SESSION_ID],
+        responses={200: SessionSerializer, 404: NOT_FOUND},
+    ),
+    destroy=extend_schema(
+        summary="Delete a session",
+        description="Permanently deletes the session and every message in it, in one transaction.",
+        parameters=[SESSION_ID],
+        responses={200: STATUS_OK, 404: NOT_FOUND},
+    ),
+)
 class SessionViewSet(viewsets.GenericViewSet):
     serializer_class = SessionSerializer
     lookup_url_kwarg = "session_id"
@@ -27,6 +117,13 @@ class SessionViewSet(viewsets.GenericViewSet):
         )
         self.check_object_permissions(self.request, session)
         return session
+
+    def list(self, request):
+        page = _query(SessionListQuerySerializer, request)
+        sessions, total = selectors.session_page_for_user(user=request.user, **page)
+        return Response(
+            {"sessions": SessionListItemSerializer(sessions, many=True).data, "total": total}
+        )
 
     def create(self, request):
         serializer = SessionCreateInputSerializer(data=request.data)
@@ -51,6 +148,12 @@ class SessionViewSet(viewsets.GenericViewSet):
     def perform_destroy(self, instance):
         services.session_delete(session=instance)
 
+    @extend_schema(
+        summary="Append a message",
+        parameters=[SESSION_ID],
+        request=MessageCreateInputSerializer,
+        responses={201: MessageSerializer, 400: BAD_REQUEST, 404: NOT_FOUND},
+    )
     @action(detail=True, methods=["post"], url_path="messages")
     def messages(self, request, session_id=None):
         session = self.get_object()
@@ -58,3 +161,80 @@ class SessionViewSet(viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         message = services.message_create(session=session, **serializer.validated_data)
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Rename a session",
+        parameters=[SESSION_ID],
+        request=SessionTitleInputSerializer,
+        responses={200: STATUS_OK, 400: BAD_REQUEST, 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["post", "put"], url_path="title")
+    def title(self, request, session_id=None):
+        session = self.get_object()
+        serializer = SessionTitleInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.session_rename(session=session, title=serializer.validated_data["title"])
+        return Response({"status": "ok"})
+
+    @extend_schema(
+        summary="Get a session's history",
+        parameters=[SESSION_ID, HistoryQuerySerializer],
+        responses={200: MessageSerializer(many=True), 400: BAD_REQUEST, 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["get"])
+    def history(self, request, session_id=None):
+        session = self.get_object()
+        return _history_response(session, _query(HistoryQuerySerializer, request)["limit"])
+
+    @extend_schema(
+        summary="Search sessions",
+        description="Sessions with a message containing `q`, in any letter case, newest first.",
+        parameters=[SearchQuerySerializer],
+        responses={200: SearchResultsSerializer, 400: BAD_REQUEST},
+    )
+    @action(detail=False, methods=["get"])
+    def search(self, request):
+        params = _query(SearchQuerySerializer, request)
+        sessions = selectors.session_search_for_user(
+            user=request.user, query=params["q"], limit=params["limit"]
+        )
+        return Response(SearchResultsSerializer({"sessions": sessions}).data)
+
+    @extend_schema(
+        summary="Export a session",
+        parameters=[SESSION_ID, ExportQuerySerializer],
+        responses={
+            (200, "application/json"): SessionExportSerializer,
+            (200, "text/markdown"): OpenApiTypes.STR,
+            400: BAD_REQUEST,
+            404: NOT_FOUND,
+        },
+    )
+    @action(detail=True, methods=["get"], content_negotiation_class=IgnoreFormatOverride)
+    def export(self, request, session_id=None):
+        session = self.get_object()
+        file_format = _query(ExportQuerySerializer, request)["format"]
+        if file_format == "md":
+            chunks, content_type = exports.session_export_markdown(session=session), "text/markdown"
+        else:
+            chunks, content_type = exports.session_export_json(session=session), "application/json"
+        filename = re.sub(r"[^A-Za-z0-9_.-]", "_", session.key) + "." + file_format
+        response = StreamingHttpResponse(chunks, content_type=f"{content_type}; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+
+@extend_schema(
+    summary="Get a session's history (PocketPaw's memory route)",
+    parameters=[MemorySessionQuerySerializer],
+    responses={200: MessageSerializer(many=True), 400: BAD_REQUEST, 404: NOT_FOUND},
+)
+class MemorySessionView(generics.GenericAPIView):
+    """GET /api/memory/session?id=...: the same history, where PocketPaw documents it."""
+
+    serializer_class = MessageSerializer
+
+    def get(self, request):
+        params = _query(MemorySessionQuerySerializer, request)
+        session = selectors.session_get_for_user(user=request.user, key=params["id"])
+        return _history_response(session, params["limit"])

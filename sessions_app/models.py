@@ -3,6 +3,7 @@ from django.db import models
 from django.utils import timezone
 
 DEFAULT_SESSION_TITLE = "New Chat"
+PREVIEW_LENGTH = 120
 
 
 class Session(models.Model):
@@ -29,13 +30,16 @@ class Session(models.Model):
     # Kept in step by the services in the same transaction as each write, so
     # listing never has to count messages.
     message_count = models.PositiveIntegerField(default=0)
+    # The start of the latest message, kept for the same reason.
+    preview = models.CharField(max_length=PREVIEW_LENGTH, blank=True, default="")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["owner", "key"], name="session_unique_key_per_owner"),
         ]
         indexes = [
-            models.Index(fields=["owner", "-updated_at"], name="session_owner_recent_idx"),
+            # Serves the session list, newest activity first, without a sort.
+            models.Index(fields=["owner", "-updated_at", "-id"], name="session_owner_recent_idx"),
         ]
         verbose_name = "session"
         verbose_name_plural = "sessions"

@@ -1,8 +1,11 @@
 """Reads. Every queryset that scopes sessions to a user is built here."""
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Substr
 
-from .models import Session
+from .models import Message, Session
+
+SEARCH_MATCH_LENGTH = 200
 
 
 class SessionNotFound(Exception):
@@ -18,6 +21,51 @@ def session_get_for_user(*, user: AbstractBaseUser, key: str) -> Session:
         return session_list_for_user(user=user).get(key=key)
     except Session.DoesNotExist:
         raise SessionNotFound(key) from None
+
+
+def session_page_for_user(
+    *, user: AbstractBaseUser, limit: int, offset: int
+) -> tuple[list[Session], int]:
+    """One page of the user's sessions, most recent activity first, and how many there are."""
+    sessions = session_list_for_user(user=user)
+    page = list(sessions.order_by("-updated_at", "-id")[offset : offset + limit])
+    return page, sessions.count()
+
+
+def message_history(*, session: Session, limit: int) -> list[Message]:
+    """The latest `limit` messages of a session, oldest first."""
+    latest = Message.objects.filter(session_id=session.pk).order_by("-created_at", "-id")[:limit]
+    return list(reversed(latest))
+
+
+def message_iterator(*, session: Session):
+    """Every message of a session, oldest first, fetched in chunks rather than all at once."""
+    return (
+        Message.objects.filter(session_id=session.pk)
+        .order_by("created_at", "id")
+        .iterator(chunk_size=2000)
+    )
+
+
+def session_search_for_user(*, user: AbstractBaseUser, query: str, limit: int) -> list[Session]:
+    """The user's sessions with a message containing `query` (any letter case), newest first.
+
+    Each session carries `match` (the start of its first matching message) and
+    `match_role`.
+    """
+    if not query:
+        return []
+    matching = Message.objects.filter(session_id=OuterRef("pk"), content__icontains=query)
+    first_match = matching.order_by("created_at", "id")
+    return list(
+        session_list_for_user(user=user)
+        .filter(Exists(matching))
+        .annotate(
+            match=Substr(Subquery(first_match.values("content")[:1]), 1, SEARCH_MATCH_LENGTH),
+            match_role=Subquery(first_match.values("role")[:1]),
+        )
+        .order_by("-updated_at", "-id")[:limit]
+    )
 
 
 def sessions_with_keys(*, keys: list[str], owner_username: str | None = None) -> QuerySet[Session]:

@@ -1,5 +1,6 @@
 """Shapes of the API's input and output. Validation of shape only; rules live in services."""
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from .models import Message, Session
@@ -43,3 +44,82 @@ class MessageSerializer(serializers.ModelSerializer):
         model = Message
         fields = ["id", "role", "content", "timestamp", "metadata"]
         read_only_fields = fields
+
+
+class SessionListItemSerializer(SessionSerializer):
+    last_activity = serializers.DateTimeField(source="updated_at")
+    preview = serializers.CharField()
+
+    class Meta(SessionSerializer.Meta):
+        fields = [*SessionSerializer.Meta.fields, "last_activity", "preview"]
+        read_only_fields = fields
+
+
+# One object holding the page, not the array DRF's "list" action usually returns.
+@extend_schema_serializer(many=False)
+class SessionListSerializer(serializers.Serializer):
+    sessions = SessionListItemSerializer(many=True)
+    total = serializers.IntegerField(help_text="How many sessions the caller has in all.")
+
+
+class SessionListQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=500, default=50)
+    offset = serializers.IntegerField(min_value=0, default=0)
+
+
+class SessionTitleInputSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+
+
+class StatusSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text='Always "ok".')
+
+
+class DetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class HistoryQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=500, default=50)
+
+
+class MemorySessionQuerySerializer(HistoryQuerySerializer):
+    id = serializers.CharField(max_length=255, help_text="The session id.")
+
+
+class SearchQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(
+        required=False, default="", allow_blank=True, trim_whitespace=False, max_length=500
+    )
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
+
+
+class SearchResultSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="key")
+    match = serializers.CharField(help_text="The first matching message, cut to 200 characters.")
+    match_role = serializers.ChoiceField(choices=Message.Role.choices)
+    last_activity = serializers.DateTimeField(source="updated_at")
+
+    class Meta:
+        model = Session
+        fields = ["id", "title", "channel", "match", "match_role", "last_activity"]
+        read_only_fields = fields
+
+
+class SearchResultsSerializer(serializers.Serializer):
+    sessions = SearchResultSerializer(many=True)
+
+
+class ExportQuerySerializer(serializers.Serializer):
+    format = serializers.ChoiceField(choices=["json", "md"], default="json")
+
+
+class SessionExportSerializer(serializers.Serializer):
+    """The shape of a JSON export, for the schema; the export itself is streamed."""
+
+    export_version = serializers.IntegerField()
+    exported_at = serializers.DateTimeField()
+    session_id = serializers.CharField()
+    title = serializers.CharField()
+    message_count = serializers.IntegerField()
+    messages = MessageSerializer(many=True)

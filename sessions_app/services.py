@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
-from .models import DEFAULT_SESSION_TITLE, Message, Session
+from .models import DEFAULT_SESSION_TITLE, PREVIEW_LENGTH, Message, Session
 from .selectors import SessionNotFound
 
 AUTO_TITLE_LENGTH = 80
@@ -72,7 +72,7 @@ def message_create(
     # Updating the session row first takes its lock: a delete running at the same
     # moment either finishes before (and this finds no row) or waits for this commit.
     touched = Session.objects.filter(pk=session.pk).update(
-        message_count=F("message_count") + 1, updated_at=now
+        message_count=F("message_count") + 1, updated_at=now, preview=content[:PREVIEW_LENGTH]
     )
     if not touched:
         raise SessionNotFound(session.key)
@@ -86,6 +86,13 @@ def message_create(
         ).exclude(Exists(earlier_user_messages)).update(title=auto_title)
     message.save(force_insert=True)
     return message
+
+
+def session_rename(*, session: Session, title: str) -> None:
+    """Give a session the user's own title, which automatic titles never replace."""
+    touched = Session.objects.filter(pk=session.pk).update(title=title, title_set_by_user=True)
+    if not touched:
+        raise SessionNotFound(session.key)
 
 
 def session_delete(*, session: Session) -> DeletionResult:

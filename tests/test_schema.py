@@ -1,0 +1,83 @@
+"""The OpenAPI schema is generated from the code and describes every route."""
+import pytest
+
+ROUTES = {
+    "/api/auth/token": {"post": {"200", "401"}},
+    "/api/sessions": {"get": {"200", "400", "401"}, "post": {"201", "400", "401", "409"}},
+    "/api/sessions/{session_id}": {"get": {"200", "401", "404"}, "delete": {"200", "401", "404"}},
+    "/api/sessions/{session_id}/messages": {"post": {"201", "400", "401", "404"}},
+    "/api/sessions/{session_id}/title": {
+        "post": {"200", "400", "401", "404"},
+        "put": {"200", "400", "401", "404"},
+    },
+    "/api/sessions/{session_id}/history": {"get": {"200", "400", "401", "404"}},
+    "/api/memory/session": {"get": {"200", "400", "401", "404"}},
+    "/api/sessions/search": {"get": {"200", "400", "401"}},
+    "/api/sessions/{session_id}/export": {"get": {"200", "400", "401", "404"}},
+}
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_blocker):
+    from django.test import Client
+
+    with django_db_blocker.unblock():
+        response = Client().get("/api/schema", {"format": "json"})
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_schema_is_openapi_3(schema):
+    assert schema["openapi"].startswith("3.")
+
+
+@pytest.mark.parametrize("path", ROUTES)
+def test_schema_lists_each_route_with_its_status_codes(schema, path):
+    for method, codes in ROUTES[path].items():
+        assert set(schema["paths"][path][method]["responses"]) >= codes, (path, method)
+
+
+def test_schema_declares_the_bearer_scheme(schema):
+    schemes = schema["components"]["securitySchemes"]
+    assert {"type": "http", "scheme": "bearer"}.items() <= next(iter(schemes.values())).items()
+
+
+def test_session_routes_require_the_bearer_scheme(schema):
+    operation = schema["paths"]["/api/sessions/{session_id}"]["delete"]
+    assert operation["security"] == [{next(iter(schema["components"]["securitySchemes"])): []}]
+
+
+def test_schema_documents_list_paging_parameters_as_integers(schema):
+    parameters = {p["name"]: p["schema"] for p in schema["paths"]["/api/sessions"]["get"]["parameters"]}
+    assert parameters["limit"] == {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}
+    assert parameters["offset"]["type"] == "integer"
+
+
+def test_schema_list_response_is_an_object_with_sessions_and_total(schema):
+    content = schema["paths"]["/api/sessions"]["get"]["responses"]["200"]["content"]
+    reference = content["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert set(schema["components"]["schemas"][reference]["properties"]) == {"sessions", "total"}
+
+
+def test_schema_export_offers_json_and_markdown(schema):
+    content = schema["paths"]["/api/sessions/{session_id}/export"]["get"]["responses"]["200"]["content"]
+    assert set(content) == {"application/json", "text/markdown"}
+
+
+def test_schema_delete_documents_the_contract_bodies(schema):
+    responses = schema["paths"]["/api/sessions/{session_id}"]["delete"]["responses"]
+    assert responses["200"]["content"]["application/json"]["examples"]["Done"]["value"] == {"status": "ok"}
+    not_found = responses["404"]["content"]["application/json"]["examples"]
+    assert next(iter(not_found.values()))["value"] == {"detail": "Session not found"}
+
+
+def test_schema_is_served_as_yaml_by_default(client):
+    response = client.get("/api/schema")
+    assert response.status_code == 200
+    assert b"openapi:" in response.content
+
+
+def test_swagger_ui_is_served(client):
+    response = client.get("/api/docs")
+    assert response.status_code == 200
+    assert b"swagger" in response.content.lower()
