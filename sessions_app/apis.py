@@ -10,7 +10,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import generics, status, viewsets
+from rest_framework import generics, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from . import exports, selectors, services
 from .serializers import (
     DetailSerializer,
+    HealthSerializer,
     ExportQuerySerializer,
     HistoryQuerySerializer,
     MemorySessionQuerySerializer,
@@ -238,3 +239,27 @@ class MemorySessionView(generics.GenericAPIView):
         params = _query(MemorySessionQuerySerializer, request)
         session = selectors.session_get_for_user(user=request.user, key=params["id"])
         return _history_response(session, params["limit"])
+
+
+@extend_schema(
+    summary="Health check",
+    auth=[],
+    responses={
+        200: HealthSerializer,
+        503: OpenApiResponse(HealthSerializer, description="The database cannot be reached."),
+    },
+)
+class HealthView(generics.GenericAPIView):
+    """For load balancers and uptime checks: no token, and no data beyond up or down."""
+
+    authentication_classes = []
+    permission_classes = [permissions.AllowAny]
+    serializer_class = HealthSerializer
+
+    def get(self, request):
+        if selectors.database_is_reachable():
+            return Response({"status": "ok", "database": "ok"})
+        return Response(
+            {"status": "unavailable", "database": "unreachable"},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )

@@ -1,5 +1,6 @@
 """Reads. Every queryset that scopes sessions to a user is built here."""
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import DatabaseError, connection
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Substr
 
@@ -74,3 +75,12 @@ def sessions_with_keys(*, keys: list[str], owner_username: str | None = None) ->
     if owner_username is not None:
         sessions = sessions.filter(owner__username=owner_username)
     return sessions.order_by("key", "owner__username")
+
+
+def database_is_reachable() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except DatabaseError:
+        return False

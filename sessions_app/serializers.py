@@ -123,3 +123,8 @@ class SessionExportSerializer(serializers.Serializer):
     title = serializers.CharField()
     message_count = serializers.IntegerField()
     messages = MessageSerializer(many=True)
+
+
+class HealthSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["ok", "unavailable"])
+    database = serializers.ChoiceField(choices=["ok", "unreachable"])

@@ -1,0 +1,100 @@
+"""Production footing: refusing unsafe settings, the deploy checklist, health and request logs."""
+import io
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from unittest import mock
+
+from django.db import OperationalError, connection
+from pythonjsonlogger.json import JsonFormatter
+
+from .factories import SessionFactory
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+# What the README's "Production" section tells an operator to set.
+PRODUCTION_ENV = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": "k7#Pq9$wL2@xZ8!mN4^vB6&cR1*tY5%hJ3(gF0)dS-aQ_eW+uI=oP~lK",
+    "DJANGO_ALLOWED_HOSTS": "sessions.example.com",
+    "DJANGO_SECURE_SSL_REDIRECT": "1",
+    "DJANGO_SECURE_HSTS_SECONDS": "31536000",
+    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS": "1",
+    "DJANGO_SECURE_HSTS_PRELOAD": "1",
+    "DJANGO_BEHIND_TLS_PROXY": "1",
+}
+
+
+def manage(*args, env_overrides=None, drop=()):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k not in drop}
+    env.update(env_overrides or {})
+    env["DJANGO_SETTINGS_MODULE"] = "pocketpaw.settings"
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=PROJECT, env=env, capture_output=True, text=True
+    )
+
+
+def test_debug_off_without_a_secret_key_refuses_to_start():
+    result = manage("check", env_overrides={"DJANGO_DEBUG": "0", "DJANGO_ALLOWED_HOSTS": "x"})
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+def test_debug_off_without_allowed_hosts_refuses_to_start():
+    result = manage("check", env_overrides={"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "x" * 60})
+    assert result.returncode != 0
+    assert "DJANGO_ALLOWED_HOSTS is not set" in result.stderr
+
+
+def test_check_deploy_passes_with_the_documented_production_settings():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env_overrides=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+
+
+def test_health_answers_200_without_a_token(api_client, db):
+    response = api_client.get("/api/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_health_answers_503_when_the_database_is_unreachable(api_client, db):
+    with mock.patch.object(connection, "cursor", side_effect=OperationalError("down")):
+        response = api_client.get("/api/health")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "database": "unreachable"}
+
+
+def test_each_request_is_logged_as_one_structured_line(auth_client, user, caplog):
+    SessionFactory(owner=user, key="s1")
+    with caplog.at_level(logging.INFO, logger="pocketpaw.requests"):
+        auth_client.delete("/api/sessions/s1")
+    (record,) = [r for r in caplog.records if r.name == "pocketpaw.requests"]
+    assert (record.method, record.path, record.status, record.user_id) == (
+        "DELETE",
+        "/api/sessions/s1",
+        200,
+        user.pk,
+    )
+    assert record.duration_ms >= 0
+
+
+def test_request_log_lines_are_json(api_client, db):
+    handler = next(
+        h for h in logging.getLogger("pocketpaw.requests").handlers if isinstance(h.formatter, JsonFormatter)
+    )
+    captured = io.StringIO()
+    previous = handler.setStream(captured)
+    try:
+        api_client.get("/api/health")
+    finally:
+        handler.setStream(previous)
+    line = json.loads(captured.getvalue().splitlines()[-1])
+    assert (line["message"], line["method"], line["path"], line["status"]) == (
+        "request",
+        "GET",
+        "/api/health",
+        200,
+    )
