@@ -119,7 +119,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             # WAL lets readers go on while one request writes; IMMEDIATE takes the
             # write lock at BEGIN so two writers queue on the timeout instead of
             # failing with "database is locked" when a read lock is upgraded.
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            # secure_delete zeroes deleted rows and freed pages (sessions_app/storage.py).
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON;"
+            ),
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         }
@@ -196,6 +199,10 @@ SPECTACULAR_SETTINGS = {
         "sessions_app.schema.document_unauthorized",
     ],
 }
+
+# Retention policy: sessions idle for longer than this many days are deleted by
+# `manage.py delete_session --retention` (run it from cron). Unset: kept forever.
+SESSION_RETENTION_DAYS = env_int("SESSION_RETENTION_DAYS", 0) or None
 
 # The longest message a client may append, in characters.
 SESSIONS_MESSAGE_MAX_LENGTH = env_int("SESSIONS_MESSAGE_MAX_LENGTH", 100_000)

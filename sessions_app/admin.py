@@ -1,12 +1,34 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.db.models import Count, Sum
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from . import services
-from .models import Message, Session
+from .models import DeletionRecord, Message, Session
 
 RECENT_MESSAGES_SHOWN = 50
+
+
+def deletion_summary(model_admin, request, objs, *, sessions: int, messages: int):
+    """What the admin's delete confirmation shows: counts, not one line per message.
+
+    Django's default lists every related row, and with 20,000 messages the page
+    takes seconds and megabytes to build. Sessions and messages are deleted by
+    the deletion service, which needs no per-message permission.
+    """
+    model_count = {
+        Session._meta.verbose_name_plural: sessions,
+        Message._meta.verbose_name_plural: messages,
+    }
+    if model_admin.model is not Session:
+        model_count = {model_admin.model._meta.verbose_name_plural: len(objs), **model_count}
+    perms_needed = (
+        set() if model_admin.has_delete_permission(request) else {model_admin.model._meta.verbose_name}
+    )
+    return [str(obj) for obj in objs], model_count, perms_needed, []
 
 
 @admin.register(Session)
@@ -63,24 +85,24 @@ class SessionAdmin(admin.ModelAdmin):
         )
 
     def get_deleted_objects(self, objs, request):
-        # Django's default lists every related message, one line each: with
-        # 20,000 messages the confirmation page takes seconds and megabytes.
-        # The counts are what an operator needs to confirm.
         sessions = list(objs)
-        message_total = sum(session.message_count for session in sessions)
-        deleted_objects = [str(session) for session in sessions]
-        model_count = {
-            Session._meta.verbose_name_plural: len(sessions),
-            Message._meta.verbose_name_plural: message_total,
-        }
-        perms_needed = set() if self.has_delete_permission(request) else {"session"}
-        return deleted_objects, model_count, perms_needed, []
+        return deletion_summary(
+            self,
+            request,
+            sessions,
+            sessions=len(sessions),
+            messages=sum(session.message_count for session in sessions),
+        )
 
     def delete_model(self, request, obj):
-        services.session_delete(session=obj)
+        services.session_delete(
+            session=obj, via=DeletionRecord.Via.ADMIN, actor=request.user.get_username()
+        )
 
     def delete_queryset(self, request, queryset):
-        services.sessions_delete(sessions=queryset)
+        services.sessions_delete(
+            sessions=queryset, via=DeletionRecord.Via.ADMIN, actor=request.user.get_username()
+        )
 
 
 @admin.register(Message)
@@ -103,3 +125,40 @@ class MessageAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(DeletionRecord)
+class DeletionRecordAdmin(admin.ModelAdmin):
+    list_display = ["deleted_at", "session_key", "owner_username", "actor_username", "via", "message_count"]
+    list_filter = ["via", "deleted_at"]
+    search_fields = ["session_key", "owner_username", "actor_username"]
+    date_hierarchy = "deleted_at"
+    ordering = ["-deleted_at", "-id"]
+
+    # An audit trail is only worth something if nobody can edit or prune it here.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserWithSessionsAdmin(UserAdmin):
+    """Django's user admin, with a delete confirmation that counts a user's sessions."""
+
+    def get_deleted_objects(self, objs, request):
+        users = list(objs)
+        totals = Session.objects.filter(owner__in=users).aggregate(
+            sessions=Count("pk"), messages=Sum("message_count")
+        )
+        return deletion_summary(
+            self, request, users, sessions=totals["sessions"], messages=totals["messages"] or 0
+        )

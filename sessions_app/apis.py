@@ -16,7 +16,11 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
 from . import exports, selectors, services
+from .models import DeletionRecord
 from .serializers import (
+    BulkDeleteInputSerializer,
+    BulkDeleteResultSerializer,
+    DeletionRecordListSerializer,
     DetailSerializer,
     HealthSerializer,
     ExportQuerySerializer,
@@ -147,7 +151,9 @@ class SessionViewSet(viewsets.GenericViewSet):
         return Response({"status": "ok"})
 
     def perform_destroy(self, instance):
-        services.session_delete(session=instance)
+        services.session_delete(
+            session=instance, via=DeletionRecord.Via.API, actor=self.request.user.get_username()
+        )
 
     @extend_schema(
         summary="Append a message",
@@ -202,6 +208,27 @@ class SessionViewSet(viewsets.GenericViewSet):
         return Response(SearchResultsSerializer({"sessions": sessions}).data)
 
     @extend_schema(
+        summary="Delete several sessions, or all of them",
+        description="In one transaction. Ids that are not the caller's are ignored and not counted.",
+        request=BulkDeleteInputSerializer,
+        responses={200: BulkDeleteResultSerializer, 400: BAD_REQUEST},
+    )
+    @action(detail=False, methods=["post"], url_path="bulk-delete")
+    def bulk_delete(self, request):
+        serializer = BulkDeleteInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if serializer.validated_data["all"]:
+            sessions = selectors.session_list_for_user(user=request.user)
+        else:
+            sessions = selectors.session_list_for_user_with_keys(
+                user=request.user, keys=serializer.validated_data["ids"]
+            )
+        result = services.sessions_delete(
+            sessions=sessions, via=DeletionRecord.Via.API, actor=request.user.get_username()
+        )
+        return Response({"status": "ok", "deleted": result.sessions})
+
+    @extend_schema(
         summary="Export a session",
         parameters=[SESSION_ID, ExportQuerySerializer],
         responses={
@@ -239,6 +266,21 @@ class MemorySessionView(generics.GenericAPIView):
         params = _query(MemorySessionQuerySerializer, request)
         session = selectors.session_get_for_user(user=request.user, key=params["id"])
         return _history_response(session, params["limit"])
+
+
+@extend_schema(
+    summary="The record of the caller's deleted sessions",
+    description="Newest first. Records hold no title or content, only that a session went.",
+    parameters=[HistoryQuerySerializer],
+    responses={200: DeletionRecordListSerializer, 400: BAD_REQUEST},
+)
+class DeletionRecordListView(generics.GenericAPIView):
+    serializer_class = DeletionRecordListSerializer
+
+    def get(self, request):
+        limit = _query(HistoryQuerySerializer, request)["limit"]
+        records = selectors.deletion_records_for_user(user=request.user)[:limit]
+        return Response(DeletionRecordListSerializer({"deletions": records}).data)
 
 
 @extend_schema(

@@ -5,3 +5,6 @@ class SessionsAppConfig(AppConfig):
     name = "sessions_app"
     verbose_name = "Chat sessions"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import signals  # noqa: F401  (connects the receivers)

@@ -74,3 +74,37 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"Message {self.pk} ({self.role})"
+
+
+class DeletionRecord(models.Model):
+    """That a session was deleted, by whom and how: never what it said.
+
+    Holds no title, content or metadata, and no foreign keys, so it outlives
+    both the session and the users it names.
+    """
+
+    class Via(models.TextChoices):
+        API = "api", "API"
+        ADMIN = "admin", "Admin"
+        COMMAND = "command", "Management command"
+        RETENTION = "retention", "Retention policy"
+        USER_DELETED = "user_deleted", "Owner's account deleted"
+
+    session_key = models.CharField(max_length=255)
+    # The owner's id as well as their name: ids are never reused, names may be.
+    owner_id = models.BigIntegerField()
+    owner_username = models.CharField(max_length=150)
+    # Empty when no person asked for it (retention, a deleted account).
+    actor_username = models.CharField(max_length=150, blank=True)
+    via = models.CharField(max_length=16, choices=Via.choices)
+    message_count = models.PositiveIntegerField()
+    deleted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["owner_id", "-deleted_at"], name="deletion_owner_recent_idx"),
+            models.Index(fields=["-deleted_at"], name="deletion_recent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Deletion of {self.session_key} via {self.via}"

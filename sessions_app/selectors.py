@@ -4,7 +4,7 @@ from django.db import DatabaseError, connection
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Substr
 
-from .models import Message, Session
+from .models import DeletionRecord, Message, Session
 
 SEARCH_MATCH_LENGTH = 200
 
@@ -15,6 +15,10 @@ class SessionNotFound(Exception):
 
 def session_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Session]:
     return Session.objects.filter(owner=user)
+
+
+def session_list_for_user_with_keys(*, user: AbstractBaseUser, keys: list[str]) -> QuerySet[Session]:
+    return session_list_for_user(user=user).filter(key__in=keys)
 
 
 def session_get_for_user(*, user: AbstractBaseUser, key: str) -> Session:
@@ -75,6 +79,18 @@ def sessions_with_keys(*, keys: list[str], owner_username: str | None = None) ->
     if owner_username is not None:
         sessions = sessions.filter(owner__username=owner_username)
     return sessions.order_by("key", "owner__username")
+
+
+def sessions_idle_since(*, cutoff, owner_username: str | None = None) -> QuerySet[Session]:
+    """Sessions with no activity since `cutoff`: what a retention policy deletes."""
+    sessions = Session.objects.filter(updated_at__lt=cutoff).select_related("owner")
+    if owner_username is not None:
+        sessions = sessions.filter(owner__username=owner_username)
+    return sessions.order_by("updated_at", "pk")
+
+
+def deletion_records_for_user(*, user: AbstractBaseUser) -> QuerySet[DeletionRecord]:
+    return DeletionRecord.objects.filter(owner_id=user.pk).order_by("-deleted_at", "-id")
 
 
 def database_is_reachable() -> bool:

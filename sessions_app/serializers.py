@@ -3,7 +3,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from .models import Message, Session
+from .models import DeletionRecord, Message, Session
 from .validators import validate_session_key
 
 
@@ -128,3 +128,40 @@ class SessionExportSerializer(serializers.Serializer):
 class HealthSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["ok", "unavailable"])
     database = serializers.ChoiceField(choices=["ok", "unreachable"])
+
+
+class BulkDeleteInputSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.CharField(max_length=255, trim_whitespace=False),
+        required=False,
+        allow_empty=False,
+        max_length=1000,
+        help_text="Ids of the caller's sessions to delete; others are ignored.",
+    )
+    all = serializers.BooleanField(
+        required=False, default=False, help_text="true deletes every session of the caller."
+    )
+
+    def validate(self, data):
+        if ("ids" in data) == data["all"]:
+            raise serializers.ValidationError('Send either "ids" (a non-empty list) or "all": true.')
+        return data
+
+
+class BulkDeleteResultSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text='Always "ok".')
+    deleted = serializers.IntegerField(help_text="How many sessions were deleted.")
+
+
+class DeletionRecordSerializer(serializers.ModelSerializer):
+    session_id = serializers.CharField(source="session_key")
+    actor = serializers.CharField(source="actor_username")
+
+    class Meta:
+        model = DeletionRecord
+        fields = ["session_id", "via", "actor", "message_count", "deleted_at"]
+        read_only_fields = fields
+
+
+class DeletionRecordListSerializer(serializers.Serializer):
+    deletions = DeletionRecordSerializer(many=True)

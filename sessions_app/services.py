@@ -8,7 +8,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
-from .models import DEFAULT_SESSION_TITLE, PREVIEW_LENGTH, Message, Session
+from .models import DEFAULT_SESSION_TITLE, PREVIEW_LENGTH, DeletionRecord, Message, Session
+from .storage import purge_deleted_bytes
 from .selectors import SessionNotFound
 
 AUTO_TITLE_LENGTH = 80
@@ -95,44 +96,65 @@ def session_rename(*, session: Session, title: str) -> None:
         raise SessionNotFound(session.key)
 
 
-def session_delete(*, session: Session) -> DeletionResult:
+def session_delete(*, session: Session, via: str, actor: str = "") -> DeletionResult:
     """Permanently delete one session and every message in it.
 
     Raises SessionNotFound when another request deleted it first.
     """
-    result = sessions_delete(sessions=Session.objects.filter(pk=session.pk))
+    result = sessions_delete(sessions=Session.objects.filter(pk=session.pk), via=via, actor=actor)
     if result.sessions == 0:
         raise SessionNotFound(session.key)
     return result
 
 
 @transaction.atomic
-def sessions_delete(*, sessions: QuerySet[Session]) -> DeletionResult:
+def sessions_delete(*, sessions: QuerySet[Session], via: str, actor: str = "") -> DeletionResult:
     """The one deletion path for sessions; all or nothing.
 
-    Called by SessionViewSet.destroy (through session_delete), by
-    SessionAdmin.delete_model and SessionAdmin.delete_queryset (the admin's
-    single and bulk delete), and by the delete_session management command.
+    Called by SessionViewSet.destroy (through session_delete) and the bulk-delete
+    route, by SessionAdmin.delete_model and SessionAdmin.delete_queryset (the
+    admin's single and bulk delete), by the delete_session management command
+    (named ids and retention), and when a user is deleted (signals.py).
 
     Messages go in one set-based DELETE per batch of sessions, never loaded into
     memory, so the cost does not grow with what a session holds beyond the
-    rows the database itself must remove.
+    rows the database itself must remove. Each deleted session leaves a
+    content-free DeletionRecord written in the same transaction; once it commits,
+    the freed bytes are purged from the database files (storage.py).
     """
     # Lock in a stable order so that two bulk deletes cannot deadlock, and so
     # that a message appended concurrently cannot outlive its session.
-    locked_pks = list(
+    locked = list(
         Session.objects.filter(pk__in=sessions.values("pk"))
         .order_by("pk")
-        .select_for_update()
-        .values_list("pk", flat=True)
+        .select_for_update(of=("self",))
+        .values_list("pk", "key", "owner_id", "owner__username", "message_count")
     )
+    deleted_at = timezone.now()
     deleted_sessions = deleted_messages = 0
-    for start in range(0, len(locked_pks), DELETE_BATCH_SIZE):
-        batch = locked_pks[start : start + DELETE_BATCH_SIZE]
-        deleted_messages += Message.objects.filter(session_id__in=batch)._raw_delete(
+    for start in range(0, len(locked), DELETE_BATCH_SIZE):
+        batch = locked[start : start + DELETE_BATCH_SIZE]
+        batch_pks = [pk for pk, *_ in batch]
+        deleted_messages += Message.objects.filter(session_id__in=batch_pks)._raw_delete(
             Message.objects.db
         )
         # Raw, because the Collector behind QuerySet.delete() would select the
         # sessions again and repeat the message DELETE we have just run.
-        deleted_sessions += Session.objects.filter(pk__in=batch)._raw_delete(Session.objects.db)
+        deleted_sessions += Session.objects.filter(pk__in=batch_pks)._raw_delete(
+            Session.objects.db
+        )
+        DeletionRecord.objects.bulk_create(
+            DeletionRecord(
+                session_key=key,
+                owner_id=owner_id,
+                owner_username=owner_username,
+                actor_username=actor,
+                via=via,
+                message_count=message_count,
+                deleted_at=deleted_at,
+            )
+            for _, key, owner_id, owner_username, message_count in batch
+        )
+    if locked:
+        transaction.on_commit(purge_deleted_bytes)
     return DeletionResult(sessions=deleted_sessions, messages=deleted_messages)

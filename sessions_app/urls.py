@@ -4,7 +4,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from .apis import HealthView, MemorySessionView, SessionViewSet
+from .apis import DeletionRecordListView, HealthView, MemorySessionView, SessionViewSet
 
 router = SimpleRouter()
 # Clients call routes with and without the slash; either must answer, never redirect.
@@ -15,6 +15,7 @@ urlpatterns = [
     re_path(r"^auth/token/?$", TokenObtainPairView.as_view(), name="token-obtain"),
     re_path(r"^auth/token/refresh/?$", TokenRefreshView.as_view(), name="token-refresh"),
     re_path(r"^auth/token/verify/?$", TokenVerifyView.as_view(), name="token-verify"),
+    re_path(r"^audit/deletions/?$", DeletionRecordListView.as_view(), name="audit-deletions"),
     re_path(r"^health/?$", HealthView.as_view(), name="health"),
     re_path(r"^memory/session/?$", MemorySessionView.as_view(), name="memory-session"),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),

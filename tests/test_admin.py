@@ -132,3 +132,11 @@ def test_messages_cannot_be_deleted_one_by_one_in_the_admin(admin_client, user):
     admin_client.post(f"/admin/sessions_app/message/{message.pk}/delete/", {"post": "yes"})
     session.refresh_from_db()
     assert (Message.objects.count(), session.message_count) == (1, 1)
+
+
+def test_user_delete_confirmation_counts_their_sessions_and_messages(admin_client, user):
+    session_with_messages(owner=user, key="a", count=3)
+    session_with_messages(owner=user, key="b", count=4)
+    response = admin_client.get(f"/admin/auth/user/{user.pk}/delete/")
+    assert response.status_code == 200
+    assert dict(response.context["model_count"]) == {"users": 1, "sessions": 2, "messages": 7}

@@ -1,9 +1,11 @@
 """python manage.py delete_session: confirm, dry run, all or nothing."""
+from datetime import timedelta
 from io import StringIO
 from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from sessions_app.models import Message, Session
 
@@ -131,3 +133,90 @@ def test_repeated_ids_are_deleted_once(user):
     SessionFactory(owner=user, key="s1")
     output, _ = run("s1", "s1", "--noinput")
     assert "Deleted 1 session(s)" in output
+
+
+# --- retention: --older-than / --retention ----------------------------------------------
+
+
+def idle_session(owner, key, days):
+    return session_with_messages(
+        owner=owner, key=key, count=2, updated_at=timezone.now() - timedelta(days=days)
+    )
+
+
+def test_older_than_deletes_only_sessions_idle_for_longer(user):
+    idle_session(user, "stale", days=40)
+    idle_session(user, "fresh", days=5)
+    output, _ = run("--older-than", "30", "--noinput")
+    assert list(Session.objects.values_list("key", flat=True)) == ["fresh"]
+    assert Message.objects.count() == 2
+    assert "Deleted 1 session(s) and 2 message(s)." in output
+
+
+def test_older_than_with_user_deletes_only_that_users_sessions(user, other_user):
+    idle_session(user, "mine", days=40)
+    idle_session(other_user, "theirs", days=40)
+    run("--older-than", "30", "--user", "bob", "--noinput")
+    assert list(Session.objects.values_list("key", flat=True)) == ["mine"]
+
+
+def test_older_than_dry_run_deletes_nothing(user):
+    idle_session(user, "stale", days=40)
+    output, _ = run("--older-than", "30", "--dry-run")
+    assert "id=stale" in output
+    assert Session.objects.exists()
+
+
+def test_older_than_asks_for_confirmation(user):
+    idle_session(user, "stale", days=40)
+    run("--older-than", "30", answer="no")
+    assert Session.objects.exists()
+
+
+def test_older_than_with_nothing_to_delete_says_so(user):
+    idle_session(user, "fresh", days=1)
+    output, prompt = run("--older-than", "30")
+    assert "nothing to do" in output
+    prompt.assert_not_called()
+
+
+def test_older_than_refuses_zero_days(user):
+    idle_session(user, "stale", days=40)
+    with pytest.raises(CommandError, match="1 or more"):
+        run("--older-than", "0", "--noinput")
+    assert Session.objects.exists()
+
+
+def test_older_than_refuses_named_ids_as_well(user):
+    idle_session(user, "stale", days=40)
+    with pytest.raises(CommandError, match="not both"):
+        run("stale", "--older-than", "30", "--noinput")
+    assert Session.objects.exists()
+
+
+def test_retention_uses_the_setting(user, settings):
+    settings.SESSION_RETENTION_DAYS = 30
+    idle_session(user, "stale", days=40)
+    idle_session(user, "fresh", days=5)
+    run("--retention", "--noinput")
+    assert list(Session.objects.values_list("key", flat=True)) == ["fresh"]
+
+
+def test_retention_without_the_setting_keeps_everything(user, settings):
+    settings.SESSION_RETENTION_DAYS = None
+    idle_session(user, "ancient", days=4000)
+    with pytest.raises(CommandError, match="SESSION_RETENTION_DAYS is not set"):
+        run("--retention", "--noinput")
+    assert Session.objects.exists()
+
+
+def test_no_ids_and_no_age_is_an_error():
+    with pytest.raises(CommandError, match="SESSION_ID"):
+        run("--noinput")
+
+
+def test_a_long_selection_is_listed_with_a_cap(user):
+    for i in range(105):
+        idle_session(user, f"s{i}", days=40)
+    output, _ = run("--older-than", "30", "--dry-run")
+    assert "... and 5 more." in output

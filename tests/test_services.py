@@ -16,15 +16,15 @@ pytestmark = pytest.mark.django_db
 
 def test_session_delete_reports_what_it_deleted(user):
     session = session_with_messages(owner=user, count=7)
-    result = services.session_delete(session=session)
+    result = services.session_delete(session=session, via="api")
     assert result == services.DeletionResult(sessions=1, messages=7)
 
 
 def test_session_delete_of_an_already_deleted_session_raises_not_found(user):
     session = SessionFactory(owner=user)
-    services.session_delete(session=session)
+    services.session_delete(session=session, via="api")
     with pytest.raises(SessionNotFound):
-        services.session_delete(session=session)
+        services.session_delete(session=session, via="api")
 
 
 def test_deleting_1000_messages_takes_as_few_queries_as_deleting_one(
@@ -32,12 +32,12 @@ def test_deleting_1000_messages_takes_as_few_queries_as_deleting_one(
 ):
     big = session_with_messages(owner=user, count=1000)
     small = session_with_messages(owner=user, count=1)
-    # Lock the session, one DELETE for its messages, one for the session,
-    # inside the savepoint that wraps the transaction in tests.
-    with django_assert_num_queries(5):
-        services.session_delete(session=big)
-    with django_assert_num_queries(5):
-        services.session_delete(session=small)
+    # Lock the session, one DELETE for its messages, one for the session, one
+    # INSERT of the audit record, inside the savepoint that wraps it in tests.
+    with django_assert_num_queries(6):
+        services.session_delete(session=big, via="api")
+    with django_assert_num_queries(6):
+        services.session_delete(session=small, via="api")
     assert Message.objects.count() == 0
 
 
@@ -50,14 +50,14 @@ def test_sessions_delete_removes_a_whole_queryset(user, other_user):
     for i in range(3):
         session_with_messages(owner=user, count=2, key=f"mine{i}")
     session_with_messages(owner=other_user, count=2, key="theirs")
-    result = services.sessions_delete(sessions=Session.objects.filter(owner=user))
+    result = services.sessions_delete(sessions=Session.objects.filter(owner=user), via="api")
     assert result == services.DeletionResult(sessions=3, messages=6)
     assert list(Session.objects.values_list("key", flat=True)) == ["theirs"]
 
 
 def test_sessions_delete_spans_several_batches(user):
     SessionFactory.create_batch(services.DELETE_BATCH_SIZE + 3, owner=user)
-    result = services.sessions_delete(sessions=Session.objects.all())
+    result = services.sessions_delete(sessions=Session.objects.all(), via="api")
     assert result.sessions == services.DELETE_BATCH_SIZE + 3
     assert not Session.objects.exists()
 
@@ -73,7 +73,7 @@ def test_a_fault_after_the_message_delete_rolls_everything_back(user):
 
     with mock.patch.object(type(Session.objects.all()), "_raw_delete", fail_on_sessions):
         with pytest.raises(DatabaseError):
-            services.session_delete(session=session)
+            services.session_delete(session=session, via="api")
     assert Session.objects.filter(pk=session.pk).exists()
     assert Message.objects.filter(session=session).count() == 5
 
@@ -86,7 +86,7 @@ def test_session_create_refuses_a_duplicate_key(user):
 
 def test_message_create_on_a_deleted_session_raises_not_found(user):
     session = SessionFactory(owner=user)
-    services.session_delete(session=session)
+    services.session_delete(session=session, via="api")
     with pytest.raises(SessionNotFound):
         services.message_create(session=session, role="user", content="late")
     assert not Message.objects.exists()

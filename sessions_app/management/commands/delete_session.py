@@ -1,26 +1,59 @@
 """Permanently delete chat sessions, with all their messages, from a shell or cron.
 
 It goes through the same deletion service as the API and the admin, so a
-session deleted here is gone in exactly the same way. Named ids are resolved
-first and the whole set is deleted in one transaction: either every named
-session goes, or none does.
+session deleted here is gone in exactly the same way and leaves the same
+content-free audit record. Either name sessions by id, or select them by age
+for a retention policy (--older-than DAYS, or --retention to apply
+SESSION_RETENTION_DAYS). The whole set is deleted in one transaction: either
+every selected session goes, or none does.
 """
+import getpass
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from sessions_app import selectors, services
-from sessions_app.models import Session
+from sessions_app.models import DeletionRecord
+
+# The listing is for a person to read; past this many lines it only scrolls away.
+LISTED_SESSIONS_LIMIT = 100
+
+
+def _operator_name() -> str:
+    """Who ran the command, for the audit record: the login of the shell or cron job."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return ""
 
 
 class Command(BaseCommand):
-    help = "Permanently delete sessions and all their messages."
+    help = (
+        "Permanently delete sessions and all their messages: the sessions named by id, "
+        "or those idle for longer than --older-than DAYS (--retention: SESSION_RETENTION_DAYS)."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("session_ids", nargs="+", metavar="SESSION_ID")
+        parser.add_argument("session_ids", nargs="*", metavar="SESSION_ID")
         parser.add_argument(
             "--user",
             metavar="USERNAME",
             help="Only the sessions of this user (needed when several users have the same id).",
+        )
+        age = parser.add_mutually_exclusive_group()
+        age.add_argument(
+            "--older-than",
+            type=int,
+            metavar="DAYS",
+            help="Delete the sessions whose last activity is more than DAYS days ago.",
+        )
+        age.add_argument(
+            "--retention",
+            action="store_true",
+            help="Like --older-than, with the SESSION_RETENTION_DAYS setting.",
         )
         parser.add_argument(
             "--noinput",
@@ -35,14 +68,39 @@ class Command(BaseCommand):
             help="List what would be deleted, and delete nothing.",
         )
 
-    def handle(self, *args, session_ids, user, interactive, dry_run, verbosity, **options):
-        keys = list(dict.fromkeys(session_ids))
+    def handle(self, *args, session_ids, user, older_than, retention, interactive, dry_run, verbosity, **options):
         if user is not None and not get_user_model().objects.filter(username=user).exists():
             raise CommandError(f"No user named {user!r}.")
+        if retention:
+            older_than = settings.SESSION_RETENTION_DAYS
+            if older_than is None:
+                raise CommandError(
+                    "SESSION_RETENTION_DAYS is not set, so sessions are kept forever; "
+                    "nothing was deleted."
+                )
 
-        sessions = list(selectors.sessions_with_keys(keys=keys, owner_username=user))
-        self._refuse_missing_or_ambiguous(keys, sessions, user)
+        if older_than is not None:
+            if session_ids:
+                raise CommandError("Name session ids or select by age, not both.")
+            if older_than < 1:
+                raise CommandError("--older-than takes a whole number of days, 1 or more.")
+            cutoff = timezone.now() - timedelta(days=older_than)
+            selected = selectors.sessions_idle_since(cutoff=cutoff, owner_username=user)
+            sessions = list(selected)
+            via = DeletionRecord.Via.RETENTION
+        elif session_ids:
+            keys = list(dict.fromkeys(session_ids))
+            selected = selectors.sessions_with_keys(keys=keys, owner_username=user)
+            sessions = list(selected)
+            self._refuse_missing_or_ambiguous(keys, sessions, owner_username=user)
+            via = DeletionRecord.Via.COMMAND
+        else:
+            raise CommandError("Name at least one SESSION_ID, or pass --older-than DAYS.")
 
+        if not sessions:
+            if verbosity >= 1:
+                self.stdout.write("No sessions to delete: nothing to do.")
+            return
         if verbosity >= 1 or interactive:
             self._describe(sessions, dry_run=dry_run)
         if dry_run:
@@ -52,8 +110,12 @@ class Command(BaseCommand):
             self.stdout.write("Deletion cancelled.")
             return
 
+        # The same selection again, inside the delete's transaction: a session that
+        # saw new activity since the listing is no longer idle and is spared.
         result = services.sessions_delete(
-            sessions=Session.objects.filter(pk__in=[session.pk for session in sessions])
+            sessions=selected,
+            via=via,
+            actor=_operator_name(),
         )
         if verbosity >= 1:
             self.stdout.write(
@@ -62,25 +124,13 @@ class Command(BaseCommand):
                 )
             )
 
-    def _describe(self, sessions, *, dry_run):
-        message_total = sum(session.message_count for session in sessions)
-        self.stdout.write(
-            f"{'Would delete' if dry_run else 'About to delete'} {len(sessions)} session(s) "
-            f"holding {message_total} message(s):"
-        )
-        for session in sessions:
-            self.stdout.write(
-                f"  owner={session.owner.get_username()} id={session.key} "
-                f"title={session.title!r} messages={session.message_count}"
-            )
-
-    def _refuse_missing_or_ambiguous(self, keys, sessions, user):
+    def _refuse_missing_or_ambiguous(self, keys, sessions, *, owner_username):
         owners_by_key: dict[str, list[str]] = {}
         for session in sessions:
             owners_by_key.setdefault(session.key, []).append(session.owner.get_username())
         missing = [key for key in keys if key not in owners_by_key]
         if missing:
-            whose = f" for user {user!r}" if user else ""
+            whose = f" for user {owner_username!r}" if owner_username else ""
             raise CommandError(
                 f"No session{whose} with id: {', '.join(missing)}. Nothing was deleted."
             )
@@ -92,6 +142,20 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Ambiguous session id(s): {details}. Pass --user to choose. Nothing was deleted."
             )
+
+    def _describe(self, sessions, *, dry_run):
+        message_total = sum(session.message_count for session in sessions)
+        self.stdout.write(
+            f"{'Would delete' if dry_run else 'About to delete'} {len(sessions)} session(s) "
+            f"holding {message_total} message(s):"
+        )
+        for session in sessions[:LISTED_SESSIONS_LIMIT]:
+            self.stdout.write(
+                f"  owner={session.owner.get_username()} id={session.key} "
+                f"title={session.title!r} messages={session.message_count}"
+            )
+        if len(sessions) > LISTED_SESSIONS_LIMIT:
+            self.stdout.write(f"  ... and {len(sessions) - LISTED_SESSIONS_LIMIT} more.")
 
     def _confirmed(self) -> bool:
         try:

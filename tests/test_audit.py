@@ -1,0 +1,188 @@
+"""Every deletion leaves a DeletionRecord that says who, how and how much, never what."""
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from sessions_app.models import DeletionRecord, Message, Session
+
+from .factories import SessionFactory, session_with_messages
+
+
+def only_record() -> DeletionRecord:
+    (record,) = DeletionRecord.objects.all()
+    return record
+
+
+def test_a_record_holds_no_title_content_or_metadata():
+    fields = {f.name for f in DeletionRecord._meta.get_fields()}
+    assert fields == {
+        "id", "session_key", "owner_id", "owner_username", "actor_username", "via", "message_count", "deleted_at"
+    }
+
+
+def test_api_delete_is_recorded(auth_client, user):
+    session_with_messages(owner=user, key="telegram:1", count=3, title="secret")
+    auth_client.delete("/api/sessions/telegram:1")
+    record = only_record()
+    assert (record.session_key, record.owner_username, record.actor_username, record.via, record.message_count) == (
+        "telegram:1", "alice", "alice", "api", 3,
+    )
+    assert timezone.now() - record.deleted_at < timedelta(minutes=1)
+
+
+def test_admin_delete_is_recorded_with_the_operator(admin_client, admin_user, user):
+    session = session_with_messages(owner=user, key="s1", count=2)
+    admin_client.post(f"/admin/sessions_app/session/{session.pk}/delete/", {"post": "yes"})
+    record = only_record()
+    assert (record.owner_username, record.actor_username, record.via, record.message_count) == (
+        "alice", admin_user.username, "admin", 2,
+    )
+
+
+def test_admin_bulk_delete_records_each_session(admin_client, user):
+    chosen = [SessionFactory(owner=user, key=k) for k in ["a", "b"]]
+    admin_client.post(
+        "/admin/sessions_app/session/",
+        {"action": "delete_selected", "_selected_action": [s.pk for s in chosen], "post": "yes"},
+    )
+    assert sorted(DeletionRecord.objects.values_list("session_key", "via")) == [("a", "admin"), ("b", "admin")]
+
+
+def test_command_delete_is_recorded(user):
+    SessionFactory(owner=user, key="s1")
+    call_command("delete_session", "s1", "--noinput", stdout=StringIO())
+    assert only_record().via == "command"
+
+
+def test_retention_delete_is_recorded(user):
+    SessionFactory(owner=user, key="old", updated_at=timezone.now() - timedelta(days=10))
+    call_command("delete_session", "--older-than", "5", "--noinput", stdout=StringIO())
+    record = only_record()
+    assert (record.session_key, record.via) == ("old", "retention")
+
+
+def test_a_failed_delete_leaves_no_record(auth_client):
+    auth_client.delete("/api/sessions/nope")
+    assert not DeletionRecord.objects.exists()
+
+
+def test_records_survive_the_deletion_of_the_users_they_name(auth_client, user):
+    SessionFactory(owner=user, key="s1")
+    auth_client.delete("/api/sessions/s1")
+    user.delete()
+    assert only_record().owner_username == "alice"
+
+
+# --- deleting a user --------------------------------------------------------------------
+
+
+def test_deleting_a_user_deletes_their_sessions_and_messages(user, other_user):
+    session_with_messages(owner=user, key="a", count=3)
+    session_with_messages(owner=other_user, key="b", count=2)
+    user.delete()
+    assert list(Session.objects.values_list("key", flat=True)) == ["b"]
+    assert Message.objects.count() == 2
+
+
+def test_deleting_a_user_records_each_of_their_sessions(user):
+    session_with_messages(owner=user, key="a", count=3)
+    user.delete()
+    record = only_record()
+    assert (record.session_key, record.owner_username, record.via, record.message_count) == (
+        "a", "alice", "user_deleted", 3,
+    )
+
+
+def test_deleting_a_user_in_the_admin_deletes_their_sessions(admin_client, user):
+    session_with_messages(owner=user, key="a", count=3)
+    admin_client.post(f"/admin/auth/user/{user.pk}/delete/", {"post": "yes"})
+    assert (Session.objects.count(), Message.objects.count()) == (0, 0)
+    assert only_record().via == "user_deleted"
+
+
+# --- the record in the admin ------------------------------------------------------------
+
+RECORDS = "/admin/sessions_app/deletionrecord/"
+
+
+def make_record(**fields):
+    defaults = dict(session_key="s", owner_id=1, owner_username="alice", via="api", message_count=1)
+    return DeletionRecord.objects.create(**{**defaults, **fields})
+
+
+def test_admin_lists_records_filtered_by_via(admin_client):
+    make_record(session_key="by-api", via="api")
+    make_record(session_key="by-retention", via="retention")
+    response = admin_client.get(RECORDS, {"via__exact": "retention"})
+    assert [r.session_key for r in response.context["cl"].result_list] == ["by-retention"]
+
+
+def test_admin_filters_records_by_date(admin_client):
+    make_record(session_key="old", deleted_at=timezone.now() - timedelta(days=60))
+    make_record(session_key="new")
+    today = timezone.now()
+    response = admin_client.get(
+        RECORDS, {"deleted_at__year": today.year, "deleted_at__month": today.month, "deleted_at__day": today.day}
+    )
+    assert [r.session_key for r in response.context["cl"].result_list] == ["new"]
+
+
+@pytest.mark.parametrize(
+    "method, suffix, expected",
+    [("get", "add/", 403), ("post", "{pk}/delete/", 403)],
+    ids=["add", "delete"],
+)
+def test_admin_cannot_add_or_delete_records(admin_client, method, suffix, expected):
+    record = make_record()
+    response = getattr(admin_client, method)(RECORDS + suffix.format(pk=record.pk), {"post": "yes"})
+    assert response.status_code == expected
+    assert DeletionRecord.objects.count() == 1
+
+
+def test_admin_cannot_change_a_record(admin_client):
+    record = make_record(session_key="original")
+    admin_client.post(f"{RECORDS}{record.pk}/change/", {"session_key": "forged", "via": "api"})
+    record.refresh_from_db()
+    assert record.session_key == "original"
+
+
+# --- GET /api/audit/deletions ------------------------------------------------------------
+
+
+def test_audit_api_lists_the_callers_deletions_newest_first(auth_client, user, other_user):
+    now = timezone.now()
+    make_record(session_key="older", owner_id=user.pk, deleted_at=now - timedelta(hours=2))
+    make_record(session_key="newer", owner_id=user.pk, deleted_at=now - timedelta(hours=1))
+    make_record(session_key="theirs", owner_id=other_user.pk)
+    body = auth_client.get("/api/audit/deletions").json()
+    assert [d["session_id"] for d in body["deletions"]] == ["newer", "older"]
+    assert set(body["deletions"][0]) == {"session_id", "via", "actor", "message_count", "deleted_at"}
+
+
+def test_audit_api_shows_a_delete_made_over_the_api(auth_client, user):
+    session_with_messages(owner=user, key="s1", count=2)
+    auth_client.delete("/api/sessions/s1")
+    (entry,) = auth_client.get("/api/audit/deletions").json()["deletions"]
+    assert (entry["session_id"], entry["via"], entry["actor"], entry["message_count"]) == ("s1", "api", "alice", 2)
+
+
+def test_audit_api_honours_limit(auth_client, user):
+    for i in range(3):
+        make_record(session_key=f"s{i}", owner_id=user.pk)
+    assert len(auth_client.get("/api/audit/deletions", {"limit": 2}).json()["deletions"]) == 2
+
+
+def test_audit_api_refuses_a_bad_limit(auth_client):
+    assert auth_client.get("/api/audit/deletions", {"limit": 0}).status_code == 400
+
+
+def test_audit_api_does_not_show_records_of_an_earlier_user_with_the_same_name(auth_client, user):
+    make_record(session_key="from-a-deleted-alice", owner_id=user.pk + 1000, owner_username="alice")
+    assert auth_client.get("/api/audit/deletions").json() == {"deletions": []}
+
+
+def test_audit_api_needs_a_token(api_client):
+    assert api_client.get("/api/audit/deletions").status_code == 401
