@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt",
+    "rest_framework_simplejwt.token_blacklist",
+    "corsheaders",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "sessions_app",
@@ -79,6 +81,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's and Swagger UI's static files under gunicorn, without a web server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -169,7 +172,11 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["sessions_app.parsers.SizeLimitedJSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["sessions_app.throttles.UserThrottle"],
+    # Behind N proxies, the client address is the Nth from the right in
+    # X-Forwarded-For; with 0 the header is ignored, so clients cannot forge it.
+    "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0),
     "EXCEPTION_HANDLER": "sessions_app.api_errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
@@ -181,7 +188,26 @@ SIMPLE_JWT = {
     "SIGNING_KEY": SECRET_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
     "UPDATE_LAST_LOGIN": False,
+    # Each refresh hands out a new refresh token and revokes the one used.
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
 }
+
+# Requests per period ("N/second|minute|hour|day"); over it, 429 with Retry-After.
+# Counted in the process's memory: with several workers, each keeps its own count.
+API_THROTTLE_RATES = {
+    "login_address": os.environ.get("THROTTLE_LOGIN_ADDRESS", "30/minute"),
+    "login_username": os.environ.get("THROTTLE_LOGIN_USERNAME", "10/minute"),
+    "user": os.environ.get("THROTTLE_USER", "3000/minute"),
+}
+
+# The largest request body the API parses; larger ones get 413.
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+
+# Browser clients such as PocketPaw's web dashboard on another origin; none by default.
+CORS_ALLOWED_ORIGINS = env_list("DJANGO_CORS_ALLOWED_ORIGINS", [])
+CORS_URLS_REGEX = r"^/api/.*$"
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "PocketPaw sessions API",
@@ -196,7 +222,7 @@ SPECTACULAR_SETTINGS = {
     "PREPROCESSING_HOOKS": ["sessions_app.schema.only_unversioned_paths"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "sessions_app.schema.document_unauthorized",
+        "sessions_app.schema.document_common_responses",
     ],
 }
 

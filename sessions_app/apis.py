@@ -15,7 +15,10 @@ from rest_framework.decorators import action
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
+from rest_framework_simplejwt import views as jwt_views
+
 from . import exports, selectors, services
+from .throttles import LoginAddressThrottle, LoginUsernameThrottle
 from .models import DeletionRecord
 from .serializers import (
     BulkDeleteInputSerializer,
@@ -296,6 +299,7 @@ class HealthView(generics.GenericAPIView):
 
     authentication_classes = []
     permission_classes = [permissions.AllowAny]
+    throttle_classes = []
     serializer_class = HealthSerializer
 
     def get(self, request):
@@ -305,3 +309,22 @@ class HealthView(generics.GenericAPIView):
             {"status": "unavailable", "database": "unreachable"},
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
         )
+
+
+# SimpleJWT's views, with the login limits: per address on every token route,
+# and per username where a password is tried.
+class TokenObtainView(jwt_views.TokenObtainPairView):
+    throttle_classes = [LoginAddressThrottle, LoginUsernameThrottle]
+
+
+class TokenRefreshView(jwt_views.TokenRefreshView):
+    throttle_classes = [LoginAddressThrottle]
+
+
+class TokenVerifyView(jwt_views.TokenVerifyView):
+    throttle_classes = [LoginAddressThrottle]
+
+
+@extend_schema(summary="Log out: revoke a refresh token")
+class LogoutView(jwt_views.TokenBlacklistView):
+    throttle_classes = [LoginAddressThrottle]

@@ -15,6 +15,28 @@ def only_unversioned_paths(endpoints, **kwargs):
     return described
 
 
+def _detail_response(description: str) -> dict:
+    return {
+        "description": description,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"detail": {"type": "string"}},
+                    "required": ["detail"],
+                }
+            }
+        },
+    }
+
+
+BAD_REQUEST = {
+    "description": "Malformed JSON, or fields that are missing or invalid.",
+    "content": {"application/json": {"schema": {"type": "object", "additionalProperties": {}}}},
+}
+TOO_LARGE = _detail_response("The request body is larger than API_MAX_BODY_BYTES.")
+THROTTLED = _detail_response("Too many requests; the Retry-After header says when to try again.")
+THROTTLED["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."}}
 UNAUTHORIZED = {
     "description": "Bad credentials, or a bearer token that is missing, malformed, expired or forged.",
     "content": {
@@ -29,10 +51,21 @@ UNAUTHORIZED = {
 }
 
 
-def document_unauthorized(result, **kwargs):
-    """Routes behind the token, and the token routes themselves, can answer 401; DRF does not say so."""
+def document_common_responses(result, **kwargs):
+    """Answers that DRF's views can give without saying so in their own schema.
+
+    401 from routes behind the token and the token routes themselves, 429 from
+    every throttled route, 400 (malformed or invalid JSON) and 413 from every
+    route that takes a body.
+    """
     for path, methods in result.get("paths", {}).items():
         for operation in methods.values():
+            responses = operation["responses"]
             if operation.get("security") or path.startswith("/api/auth/"):
-                operation["responses"].setdefault("401", UNAUTHORIZED)
+                responses.setdefault("401", UNAUTHORIZED)
+            if path != "/api/health":
+                responses.setdefault("429", THROTTLED)
+            if "requestBody" in operation:
+                responses.setdefault("400", BAD_REQUEST)
+                responses.setdefault("413", TOO_LARGE)
     return result

@@ -62,9 +62,13 @@ class SessionListSerializer(serializers.Serializer):
     total = serializers.IntegerField(help_text="How many sessions the caller has in all.")
 
 
+# Past this, offsets overflow the databases' integers; no one has that many sessions.
+MAX_OFFSET = 2**31 - 1
+
+
 class SessionListQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=500, default=50)
-    offset = serializers.IntegerField(min_value=0, default=0)
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
 
 
 class SessionTitleInputSerializer(serializers.Serializer):

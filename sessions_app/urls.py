@@ -1,10 +1,17 @@
 from django.urls import re_path
-from rest_framework.routers import SimpleRouter
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
-
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
 
-from .apis import DeletionRecordListView, HealthView, MemorySessionView, SessionViewSet
+from .apis import (
+    DeletionRecordListView,
+    HealthView,
+    LogoutView,
+    MemorySessionView,
+    SessionViewSet,
+    TokenObtainView,
+    TokenRefreshView,
+    TokenVerifyView,
+)
 
 router = SimpleRouter()
 # Clients call routes with and without the slash; either must answer, never redirect.
@@ -12,9 +19,10 @@ router.trailing_slash = "/?"
 router.register("sessions", SessionViewSet, basename="session")
 
 urlpatterns = [
-    re_path(r"^auth/token/?$", TokenObtainPairView.as_view(), name="token-obtain"),
+    re_path(r"^auth/token/?$", TokenObtainView.as_view(), name="token-obtain"),
     re_path(r"^auth/token/refresh/?$", TokenRefreshView.as_view(), name="token-refresh"),
     re_path(r"^auth/token/verify/?$", TokenVerifyView.as_view(), name="token-verify"),
+    re_path(r"^auth/logout/?$", LogoutView.as_view(), name="logout"),
     re_path(r"^audit/deletions/?$", DeletionRecordListView.as_view(), name="audit-deletions"),
     re_path(r"^health/?$", HealthView.as_view(), name="health"),
     re_path(r"^memory/session/?$", MemorySessionView.as_view(), name="memory-session"),

@@ -399,3 +399,9 @@ def test_every_route_needs_a_token(api_client, user, method, path):
 def test_new_routes_answer_under_v1_and_with_a_slash(auth_client, user, path):
     SessionFactory(owner=user, key="s1")
     assert auth_client.get(path).status_code == 200
+
+
+def test_list_refuses_an_offset_too_large_for_the_database(auth_client):
+    response = auth_client.get("/api/sessions", {"offset": 10**26})
+    assert response.status_code == 400
+    assert response.json()["offset"]

@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 from django.utils import timezone
 
 from sessions_app import selectors, services
@@ -112,11 +113,13 @@ class Command(BaseCommand):
 
         # The same selection again, inside the delete's transaction: a session that
         # saw new activity since the listing is no longer idle and is spared.
-        result = services.sessions_delete(
-            sessions=selected,
-            via=via,
-            actor=_operator_name(),
-        )
+        try:
+            result = services.sessions_delete(sessions=selected, via=via, actor=_operator_name())
+        except DatabaseError as error:
+            raise CommandError(
+                f"The database failed during the delete ({error}); it was rolled back and "
+                "nothing was deleted."
+            ) from error
         if verbosity >= 1:
             self.stdout.write(
                 self.style.SUCCESS(

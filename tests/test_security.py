@@ -1,0 +1,342 @@
+"""Tokens, rate limits, body limits, faults and CORS: nobody gets in who should not, nothing half-happens."""
+import base64
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from io import StringIO
+from pathlib import Path
+from unittest import mock
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError
+from django.db.models.query import QuerySet
+from django.utils import timezone
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+
+from sessions_app.models import DeletionRecord, Message, Session
+
+from .conftest import PASSWORD, bearer_client
+from .factories import SessionFactory, UserFactory, session_with_messages
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+# --- logout and rotation ------------------------------------------------------------------
+
+
+def login(client, username="alice"):
+    response = client.post("/api/auth/token", {"username": username, "password": PASSWORD}, format="json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_logout_revokes_the_refresh_token(api_client, user):
+    refresh = login(api_client)["refresh"]
+    assert api_client.post("/api/auth/logout", {"refresh": refresh}, format="json").status_code == 200
+    response = api_client.post("/api/auth/token/refresh", {"refresh": refresh}, format="json")
+    assert response.status_code == 401
+
+
+def test_logout_with_a_garbage_token_is_401(api_client, user):
+    assert api_client.post("/api/auth/logout", {"refresh": "garbage"}, format="json").status_code == 401
+
+
+def test_logout_without_a_token_is_400(api_client, user):
+    assert api_client.post("/api/auth/logout", {}, format="json").status_code == 400
+
+
+def test_refresh_rotates_the_refresh_token(api_client, user):
+    refresh = login(api_client)["refresh"]
+    body = api_client.post("/api/auth/token/refresh", {"refresh": refresh}, format="json").json()
+    assert body["refresh"] != refresh
+    assert api_client.post("/api/auth/token/refresh", {"refresh": body["refresh"]}, format="json").status_code == 200
+
+
+def test_a_used_refresh_token_is_revoked(api_client, user):
+    refresh = login(api_client)["refresh"]
+    api_client.post("/api/auth/token/refresh", {"refresh": refresh}, format="json")
+    assert api_client.post("/api/auth/token/refresh", {"refresh": refresh}, format="json").status_code == 401
+
+
+def test_token_lifetimes_come_from_the_environment():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "JWT_"))}
+    env.update(DJANGO_DEBUG="1", JWT_ACCESS_MINUTES="7", JWT_REFRESH_DAYS="3")
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.SIMPLE_JWT['ACCESS_TOKEN_LIFETIME'].total_seconds(), "
+        "s.SIMPLE_JWT['REFRESH_TOKEN_LIFETIME'].days)"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "--verbosity", "0", "-c", code], cwd=PROJECT, env=env, capture_output=True, text=True
+    )
+    assert result.stdout.split() == ["420.0", "3"], result.stderr
+
+
+def test_a_deactivated_users_refresh_token_stops_working(api_client, user):
+    refresh = login(api_client)["refresh"]
+    user.is_active = False
+    user.save()
+    assert api_client.post("/api/auth/token/refresh", {"refresh": refresh}, format="json").status_code == 401
+
+
+def test_a_deleted_users_access_token_stops_working(auth_client, user):
+    user.delete()
+    assert auth_client.get("/api/sessions").status_code == 401
+
+
+# --- every attack on the bearer check is a 401 that changes nothing ----------------------------
+
+
+def forged(user, *, header=None, claims=None, key="tests-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz", algorithm="HS256"):
+    payload = {**dict(AccessToken.for_user(user).payload), **(claims or {})}
+    return jwt.encode(payload, key, algorithm=algorithm, headers=header)
+
+
+def rsa_signed(user):
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return forged(user, key=pem, algorithm="RS256")
+
+
+def other_user_id_with_original_signature(user, other):
+    header, _, signature = str(AccessToken.for_user(user)).split(".")
+    payload = {**dict(AccessToken.for_user(user).payload), "user_id": str(other.pk)}
+    return f"{header}.{b64(json.dumps(payload).encode())}.{signature}"
+
+
+ATTACKS = {
+    "not yet valid": lambda user, other: forged(user, claims={"nbf": int((timezone.now() + timedelta(hours=1)).timestamp())}),
+    "issued in the future": lambda user, other: forged(user, claims={"iat": int((timezone.now() + timedelta(hours=1)).timestamp())}),
+    "asymmetric algorithm": lambda user, other: rsa_signed(user),
+    "signed with another key": lambda user, other: forged(user, key="another-key-" * 5),
+    "user that no longer exists": lambda user, other: forged(user, claims={"user_id": "999999"}),
+    "payload edited to another user": other_user_id_with_original_signature,
+}
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=list(ATTACKS))
+def test_attack_on_the_bearer_check_is_401_and_deletes_nothing(user, other_user, attack):
+    SessionFactory(owner=user, key="mine")
+    SessionFactory(owner=other_user, key="theirs")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {ATTACKS[attack](user, other_user)}")
+    assert client.delete("/api/sessions/mine").status_code == 401
+    assert client.delete("/api/sessions/theirs").status_code == 401
+    assert Session.objects.count() == 2
+
+
+def test_forging_helper_makes_tokens_the_service_accepts(user):
+    """The attacks above differ from a valid token only in what each one breaks."""
+    SessionFactory(owner=user, key="mine")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {forged(user)}")
+    assert client.get("/api/sessions/mine").status_code == 200
+
+
+# --- rate limits ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_rates(settings):
+    settings.API_THROTTLE_RATES = {"login_address": "3/minute", "login_username": "2/minute", "user": "4/minute"}
+
+
+def test_token_endpoint_is_limited_per_username(api_client, user, small_rates):
+    for _ in range(2):
+        api_client.post("/api/auth/token", {"username": "alice", "password": "wrong"}, format="json")
+    other_address = APIClient(REMOTE_ADDR="10.9.9.9")
+    response = other_address.post("/api/auth/token", {"username": "ALICE", "password": PASSWORD}, format="json")
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+
+
+def test_token_endpoint_is_limited_per_address(api_client, user, small_rates):
+    for name in ["a", "b", "c"]:
+        api_client.post("/api/auth/token", {"username": name, "password": "x"}, format="json")
+    response = api_client.post("/api/auth/token", {"username": "alice", "password": PASSWORD}, format="json")
+    assert response.status_code == 429
+
+
+def test_forwarded_for_header_does_not_reset_the_address_limit(api_client, user, small_rates):
+    for i in range(3):
+        api_client.post("/api/auth/token", {"username": f"u{i}", "password": "x"}, format="json", HTTP_X_FORWARDED_FOR=f"1.2.3.{i}")
+    response = api_client.post("/api/auth/token", {"username": "alice", "password": PASSWORD}, format="json", HTTP_X_FORWARDED_FOR="5.6.7.8")
+    assert response.status_code == 429
+
+
+def test_api_is_limited_per_user(auth_client, other_client, user, small_rates):
+    for _ in range(4):
+        assert auth_client.get("/api/sessions").status_code == 200
+    response = auth_client.get("/api/sessions")
+    assert response.status_code == 429
+    assert "Retry-After" in response
+    assert other_client.get("/api/sessions").status_code == 200
+
+
+def test_a_throttled_delete_deletes_nothing(auth_client, user, small_rates):
+    SessionFactory(owner=user, key="s1")
+    for _ in range(4):
+        auth_client.get("/api/sessions")
+    assert auth_client.delete("/api/sessions/s1").status_code == 429
+    assert Session.objects.exists()
+
+
+def test_health_is_not_rate_limited(api_client, db, small_rates):
+    assert all(api_client.get("/api/health").status_code == 200 for _ in range(10))
+
+
+# --- body limits -----------------------------------------------------------------------------
+
+
+def test_a_body_over_the_limit_is_413_and_writes_nothing(auth_client, user, settings):
+    settings.API_MAX_BODY_BYTES = 1000
+    SessionFactory(owner=user, key="s1")
+    response = auth_client.post("/api/sessions/s1/messages", {"role": "user", "content": "x" * 2000}, format="json")
+    assert response.status_code == 413
+    assert "1000 bytes" in response.json()["detail"]
+    assert not Message.objects.exists()
+
+
+def test_a_body_at_the_limit_is_accepted(auth_client, user, settings):
+    SessionFactory(owner=user, key="s1")
+    body = json.dumps({"role": "user", "content": "x" * 100})
+    settings.API_MAX_BODY_BYTES = len(body)
+    response = auth_client.generic("POST", "/api/sessions/s1/messages", body, content_type="application/json")
+    assert response.status_code == 201
+
+
+def test_the_default_body_limit_is_one_mebibyte(settings):
+    assert settings.API_MAX_BODY_BYTES == 1024 * 1024
+
+
+# --- a fault in the middle of a delete ----------------------------------------------------------
+
+
+@pytest.fixture
+def fault_after_message_delete():
+    """The database fails on the statement that follows the messages' DELETE."""
+    real_raw_delete = QuerySet._raw_delete
+
+    def raw_delete(queryset, using):
+        if queryset.model is Session:
+            raise DatabaseError("simulated failure after the messages' statement")
+        return real_raw_delete(queryset, using)
+
+    with mock.patch.object(QuerySet, "_raw_delete", raw_delete):
+        yield
+
+
+def assert_untouched(session, count):
+    assert Session.objects.filter(pk=session.pk).exists()
+    assert Message.objects.filter(session_id=session.pk).count() == count
+    assert not DeletionRecord.objects.exists()
+
+
+def test_api_fault_rolls_back_and_answers_a_generic_500(auth_client, user, fault_after_message_delete):
+    session = session_with_messages(owner=user, key="s1", count=5)
+    auth_client.raise_request_exception = False
+    response = auth_client.delete("/api/sessions/s1")
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal server error."}
+    assert_untouched(session, 5)
+
+
+def test_api_delete_succeeds_after_a_fault(auth_client, user):
+    session_with_messages(owner=user, key="s1", count=5)
+    auth_client.raise_request_exception = False
+    real_raw_delete = QuerySet._raw_delete
+    failures = []
+
+    def fail_once(queryset, using):
+        if queryset.model is Session and not failures:
+            failures.append(1)
+            raise DatabaseError("once")
+        return real_raw_delete(queryset, using)
+
+    with mock.patch.object(QuerySet, "_raw_delete", fail_once):
+        assert auth_client.delete("/api/sessions/s1").status_code == 500
+        assert auth_client.delete("/api/sessions/s1").status_code == 200
+    assert (Session.objects.count(), Message.objects.count()) == (0, 0)
+
+
+def test_command_fault_rolls_back_and_exits_with_an_error(user, fault_after_message_delete):
+    session = session_with_messages(owner=user, key="s1", count=5)
+    with pytest.raises(CommandError, match="rolled back"):
+        call_command("delete_session", "s1", "--noinput", stdout=StringIO())
+    assert_untouched(session, 5)
+
+
+def test_admin_fault_rolls_back(admin_client, user, fault_after_message_delete):
+    session = session_with_messages(owner=user, key="s1", count=5)
+    admin_client.raise_request_exception = False
+    response = admin_client.post(f"/admin/sessions_app/session/{session.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 500
+    assert_untouched(session, 5)
+
+
+def test_admin_bulk_fault_rolls_back(admin_client, user, fault_after_message_delete):
+    session = session_with_messages(owner=user, key="s1", count=5)
+    admin_client.raise_request_exception = False
+    response = admin_client.post(
+        "/admin/sessions_app/session/",
+        {"action": "delete_selected", "_selected_action": [session.pk], "post": "yes"},
+    )
+    assert response.status_code == 500
+    assert_untouched(session, 5)
+
+
+# --- CORS --------------------------------------------------------------------------------------
+
+
+def preflight(client, origin):
+    return client.options(
+        "/api/sessions",
+        HTTP_ORIGIN=origin,
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="DELETE",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization",
+    )
+
+
+def test_no_origin_is_allowed_by_default(api_client, db):
+    assert "access-control-allow-origin" not in preflight(api_client, "https://dashboard.example.com")
+
+
+def test_a_configured_origin_is_allowed(api_client, db, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://dashboard.example.com"]
+    response = preflight(api_client, "https://dashboard.example.com")
+    assert response["access-control-allow-origin"] == "https://dashboard.example.com"
+
+
+def test_an_unlisted_origin_is_not_allowed(api_client, db, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://dashboard.example.com"]
+    assert "access-control-allow-origin" not in preflight(api_client, "https://evil.example.com")
+
+
+def test_cors_origins_come_from_the_environment():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update(DJANGO_DEBUG="1", DJANGO_CORS_ALLOWED_ORIGINS="https://a.example.com, https://b.example.com")
+    code = "from django.conf import settings as s; print(' '.join(s.CORS_ALLOWED_ORIGINS))"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "--verbosity", "0", "-c", code], cwd=PROJECT, env=env, capture_output=True, text=True
+    )
+    assert result.stdout.split() == ["https://a.example.com", "https://b.example.com"], result.stderr
+
+
+def test_a_username_with_spaces_is_limited_like_any_other(api_client, db, small_rates):
+    for _ in range(2):
+        api_client.post("/api/auth/token", {"username": "Append a message", "password": "x"}, format="json")
+    response = api_client.post("/api/auth/token", {"username": "append a message", "password": "x"}, format="json")
+    assert response.status_code == 429
