@@ -4,9 +4,12 @@ from django.db import DatabaseError, connection
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Substr
 
+from . import search
 from .models import DeletionRecord, Message, Session
 
 SEARCH_MATCH_LENGTH = 200
+# How many of the newest sessions a search reads directly before it turns to the index.
+SEARCH_RECENT_WINDOW = 200
 
 
 class SessionNotFound(Exception):
@@ -56,20 +59,35 @@ def session_search_for_user(*, user: AbstractBaseUser, query: str, limit: int) -
     """The user's sessions with a message containing `query` (any letter case), newest first.
 
     Each session carries `match` (the start of its first matching message) and
-    `match_role`.
+    `match_role`. Two plans, same answer: a common word is found among the most
+    recent sessions at once; if fewer than `limit` of those match, the word is
+    rare enough for the full-text index to list its few messages (search.py).
     """
     if not query:
         return []
-    matching = Message.objects.filter(session_id=OuterRef("pk"), content__icontains=query)
-    first_match = matching.order_by("created_at", "id")
+    matching = Message.objects.filter(content__icontains=query)
+    recent = session_list_for_user(user=user).order_by("-updated_at", "-id")
+    window = recent.values("pk")[:SEARCH_RECENT_WINDOW]
+    found = list(
+        recent.filter(pk__in=window)
+        .filter(Exists(matching.filter(session_id=OuterRef("pk"))))
+        .values_list("pk", flat=True)[:limit]
+    )
+    if len(found) < limit:
+        indexed_ids = search.indexed_message_ids(query)
+        if indexed_ids is not None:
+            matching = matching.filter(id__in=indexed_ids)
+        found = list(
+            recent.filter(pk__in=matching.values("session_id")).values_list("pk", flat=True)[:limit]
+        )
+    first_match = matching.filter(session_id=OuterRef("pk")).order_by("created_at", "id")
     return list(
-        session_list_for_user(user=user)
-        .filter(Exists(matching))
+        Session.objects.filter(pk__in=found)
         .annotate(
             match=Substr(Subquery(first_match.values("content")[:1]), 1, SEARCH_MATCH_LENGTH),
             match_role=Subquery(first_match.values("role")[:1]),
         )
-        .order_by("-updated_at", "-id")[:limit]
+        .order_by("-updated_at", "-id")
     )
 
 

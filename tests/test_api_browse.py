@@ -405,3 +405,26 @@ def test_list_refuses_an_offset_too_large_for_the_database(auth_client):
     response = auth_client.get("/api/sessions", {"offset": 10**26})
     assert response.status_code == 400
     assert response.json()["offset"]
+
+
+def test_search_finds_a_rare_word_beyond_the_most_recent_sessions(auth_client, user):
+    from sessions_app.selectors import SEARCH_RECENT_WINDOW
+
+    target = make_session_at(user, "oldest", 10_000)
+    MessageFactory(session=target, content="a RareWord here")
+    for i in range(SEARCH_RECENT_WINDOW + 5):
+        MessageFactory(session=make_session_at(user, f"s{i}", i), content="common chatter")
+    results = auth_client.get("/api/sessions/search", {"q": "rareword"}).json()["sessions"]
+    assert [(r["id"], r["match"]) for r in results] == [("oldest", "a RareWord here")]
+
+
+def test_search_with_a_short_query_still_finds_substrings(auth_client, user):
+    MessageFactory(session=SessionFactory(owner=user, key="s1"), content="Go to the XY corner")
+    results = auth_client.get("/api/sessions/search", {"q": "xy"}).json()["sessions"]
+    assert [r["id"] for r in results] == ["s1"]
+
+
+def test_search_query_with_quotes_is_a_literal_substring(auth_client, user):
+    MessageFactory(session=SessionFactory(owner=user, key="s1"), content='she said "hello there" twice')
+    results = auth_client.get("/api/sessions/search", {"q": '"hello there"'}).json()["sessions"]
+    assert [r["id"] for r in results] == ["s1"]
