@@ -12,6 +12,19 @@ from .models import DeletionRecord, Message, Session
 RECENT_MESSAGES_SHOWN = 50
 
 
+class NoAddOrChangeMixin:
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ViewOnlyMixin(NoAddOrChangeMixin):
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 def deletion_summary(model_admin, request, objs, *, sessions: int, messages: int):
     """What the admin's delete confirmation shows: counts, not one line per message.
 
@@ -32,7 +45,10 @@ def deletion_summary(model_admin, request, objs, *, sessions: int, messages: int
 
 
 @admin.register(Session)
-class SessionAdmin(admin.ModelAdmin):
+class SessionAdmin(NoAddOrChangeMixin, admin.ModelAdmin):
+    # Sessions are made and changed through the API's services, which keep the
+    # counters and titles right; the admin views and deletes.
+
     list_display = ["key", "title", "owner", "channel", "message_count", "last_activity"]
     list_filter = ["channel"]
     search_fields = ["key", "title"]
@@ -50,14 +66,6 @@ class SessionAdmin(admin.ModelAdmin):
         "recent_messages",
     ]
     readonly_fields = fields
-
-    # Sessions are made and changed through the API's services, which keep the
-    # counters and titles right; the admin views and deletes.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="last activity", ordering="updated_at")
     def last_activity(self, session):
@@ -106,7 +114,10 @@ class SessionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(ViewOnlyMixin, admin.ModelAdmin):
+    # Messages change only through the services, which keep each session's
+    # counter in step; a message goes when its session is deleted.
+
     list_display = ["id", "session", "role", "created_at"]
     list_filter = ["role"]
     list_select_related = ["session"]
@@ -115,35 +126,18 @@ class MessageAdmin(admin.ModelAdmin):
     # Counting every message on each page load is the slow part of a big table.
     show_full_result_count = False
 
-    # Messages change only through the services, which keep each session's
-    # counter in step; a message goes when its session is deleted.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(DeletionRecord)
-class DeletionRecordAdmin(admin.ModelAdmin):
+class DeletionRecordAdmin(ViewOnlyMixin, admin.ModelAdmin):
+    # An audit trail is only worth something if nobody can edit or prune it here.
+
     list_display = ["deleted_at", "session_key", "owner_username", "actor_username", "via", "message_count"]
     list_filter = ["via", "deleted_at"]
     search_fields = ["session_key", "owner_username", "actor_username"]
     date_hierarchy = "deleted_at"
     ordering = ["-deleted_at", "-id"]
 
-    # An audit trail is only worth something if nobody can edit or prune it here.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 User = get_user_model()
