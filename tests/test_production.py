@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from unittest import mock
 
+import pytest
+
 from django.db import OperationalError, connection
 
 from .factories import SessionFactory
@@ -96,3 +98,13 @@ def test_request_log_lines_are_json(api_client, db, caplog, settings):
         "/api/health",
         200,
     )
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's journal settings")
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout_and_secure_delete(db):
+    with connection.cursor() as cursor:
+        settings_in_force = {}
+        for pragma in ["journal_mode", "busy_timeout", "secure_delete"]:
+            cursor.execute(f"PRAGMA {pragma}")
+            settings_in_force[pragma] = cursor.fetchone()[0]
+    assert settings_in_force == {"journal_mode": "wal", "busy_timeout": 20000, "secure_delete": 1}

@@ -340,3 +340,9 @@ def test_a_username_with_spaces_is_limited_like_any_other(api_client, db, small_
         api_client.post("/api/auth/token", {"username": "Append a message", "password": "x"}, format="json")
     response = api_client.post("/api/auth/token", {"username": "append a message", "password": "x"}, format="json")
     assert response.status_code == 429
+
+
+def test_a_deleted_users_refresh_token_stops_working(api_client, user):
+    refresh = login(api_client)["refresh"]
+    user.delete()
+    assert api_client.post("/api/auth/token/refresh", {"refresh": refresh}, format="json").status_code == 401
