@@ -198,6 +198,7 @@ SIMPLE_JWT = {
     # Each refresh hands out a new refresh token and revokes the one used.
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
+    "TOKEN_REFRESH_SERIALIZER": "sessions_app.serializers.TokenRefreshSerializer",
 }
 
 # Requests per period ("N/second|minute|hour|day"); over it, 429 with Retry-After.

@@ -1,7 +1,10 @@
 """Shapes of the API's input and output. Validation of shape only; rules live in services."""
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt import serializers as jwt_serializers
 
 from .models import DeletionRecord, Message, Session
 from .validators import validate_session_key
@@ -169,3 +172,15 @@ class DeletionRecordSerializer(serializers.ModelSerializer):
 
 class DeletionRecordListSerializer(serializers.Serializer):
     deletions = DeletionRecordSerializer(many=True)
+
+
+class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
+    """SimpleJWT's, answering 401 instead of a 500 when the token's user has been deleted."""
+
+    def validate(self, attrs):
+        try:
+            return super().validate(attrs)
+        except get_user_model().DoesNotExist:
+            raise AuthenticationFailed(
+                self.error_messages["no_active_account"], "no_active_account"
+            ) from None
