@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate clean
+.PHONY: run serve test test-postgres test-fuzz install migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed")'
@@ -26,8 +26,23 @@ migrate: install
 run: migrate
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
+# Production server: gunicorn, DEBUG off (needs DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS;
+# see "Production" in the README). Workers, threads and bind address from the environment.
+serve: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	DJANGO_DEBUG=0 $(BIN)/gunicorn -c python:pocketpaw.gunicorn_conf pocketpaw.wsgi
+
 test: install
 	$(BIN)/python -m pytest
+
+# The same suite on a throwaway PostgreSQL server, installed from Debian's packages if missing.
+test-postgres: install
+	scripts/with-postgres.sh $(BIN)/python -m pytest
+
+# Schema fuzzing with schemathesis; FUZZ_EXAMPLES bounds the examples per operation.
+test-fuzz: install
+	$(BIN)/python -m pytest -m fuzz
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,144 @@
+"""Concurrent requests against a real server, on SQLite and on PostgreSQL alike.
+
+Each test sends real HTTP requests from several threads to pytest-django's
+live server, which answers each request on its own thread with its own
+database connection, so the database itself settles every race. A 500 here
+is a race the service layer lets through to the client.
+"""
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from sessions_app.models import Message, Session
+
+from .factories import SessionFactory, UserFactory, session_with_messages
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROUNDS = 10
+# Long enough for SQLite's 20-second busy timeout, short enough to fail rather than hang.
+TIMEOUT = 30
+
+
+@pytest.fixture
+def api(live_server):
+    """Send requests as one user with a real bearer token, from any thread."""
+    user = UserFactory(username="alice")
+    token = RefreshToken.for_user(user).access_token
+    headers = {"Authorization": f"Bearer {token}"}
+
+    class Api:
+        owner = user
+
+        def request(self, method: str, path: str, **kwargs) -> requests.Response:
+            # A fresh connection per request: requests.Session is not thread-safe.
+            return requests.request(
+                method, live_server.url + path, headers=headers, timeout=TIMEOUT, **kwargs
+            )
+
+    return Api()
+
+
+def all_at_once(*calls):
+    """Run the calls on their own threads, released together, and return their results in order."""
+    barrier = threading.Barrier(len(calls), timeout=TIMEOUT)
+
+    def run(call):
+        barrier.wait()
+        return call()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return [future.result() for future in [pool.submit(run, call) for call in calls]]
+
+
+def orphan_messages():
+    return Message.objects.exclude(session_id__in=Session.objects.values("pk"))
+
+
+def test_two_deletes_of_the_same_session_at_once_answer_200_and_404(api):
+    for round_ in range(ROUNDS):
+        key = f"race_{round_}"
+        session_with_messages(owner=api.owner, key=key, count=50)
+
+        responses = all_at_once(
+            lambda: api.request("DELETE", f"/api/sessions/{key}"),
+            lambda: api.request("DELETE", f"/api/sessions/{key}"),
+        )
+
+        answers = sorted((r.status_code, r.json()) for r in responses)
+        assert answers == [(200, {"status": "ok"}), (404, {"detail": "Session not found"})], round_
+        assert not Session.objects.filter(key=key).exists()
+    assert Message.objects.count() == 0
+
+
+def test_appends_racing_a_delete_answer_201_before_it_and_404_after(api):
+    for round_ in range(3):
+        key = f"busy_{round_}"
+        SessionFactory(owner=api.owner, key=key)
+        appended_a_few = threading.Event()
+        delete_answered_at = []
+        appends = []  # (sent at, status), in the order the appender sent them
+
+        def append(content):
+            sent_at = time.monotonic()
+            response = api.request(
+                "POST", f"/api/sessions/{key}/messages", json={"role": "user", "content": content}
+            )
+            appends.append((sent_at, response.status_code))
+            return response.status_code
+
+        def append_until_gone():
+            for i in range(200):
+                status = append(f"message {i}")
+                if i == 4:
+                    appended_a_few.set()
+                if status != 201:
+                    break
+            appended_a_few.set()
+            # Once gone, the session stays gone for every later append.
+            for _ in range(3):
+                append("late")
+
+        def delete_midway():
+            assert appended_a_few.wait(TIMEOUT)
+            response = api.request("DELETE", f"/api/sessions/{key}")
+            delete_answered_at.append(time.monotonic())
+            return response.status_code
+
+        appender_result, delete_status = all_at_once(append_until_gone, delete_midway)
+
+        assert appender_result is None
+        assert delete_status == 200, round_
+        statuses = [status for _, status in appends]
+        assert set(statuses) <= {201, 404}, statuses
+        first_404 = statuses.index(404)
+        assert statuses[:first_404] == [201] * first_404, statuses
+        assert first_404 >= 5, statuses
+        # An append the server accepted was sent before the delete answered.
+        assert all(sent_at < delete_answered_at[0] for sent_at, status in appends if status == 201)
+        assert not Session.objects.filter(key=key).exists()
+        assert orphan_messages().count() == 0
+    assert Message.objects.count() == 0
+
+
+def test_two_creates_of_the_same_id_at_once_answer_201_and_409(api):
+    for round_ in range(ROUNDS):
+        key = f"twin_{round_}"
+
+        responses = all_at_once(
+            lambda: api.request("POST", "/api/sessions", json={"id": key, "title": "first"}),
+            lambda: api.request("POST", "/api/sessions", json={"id": key, "title": "second"}),
+        )
+
+        statuses = sorted(r.status_code for r in responses)
+        assert statuses == [201, 409], (round_, [r.text for r in responses])
+        conflict = next(r for r in responses if r.status_code == 409)
+        assert conflict.json() == {"detail": "Session already exists"}
+        winner = next(r for r in responses if r.status_code == 201)
+        assert list(Session.objects.filter(key=key).values_list("title", flat=True)) == [
+            winner.json()["title"]
+        ]
