@@ -36,7 +36,8 @@ def session_export_markdown(*, session: Session) -> Iterator[str]:
     yield f"# {session.title}\n\n"
     yield (
         f"Session `{session.key}` · channel {session.channel} · "
-        f"{session.message_count} messages · exported {_timestamp(timezone.now())}\n"
+        f"{session.message_count} message{'' if session.message_count == 1 else 's'} · "
+        f"exported {_timestamp(timezone.now())}\n"
     )
     for message in selectors.message_iterator(session=session):
         yield f"\n## {message.role} · {_timestamp(message.created_at)}\n\n{message.content}\n"
