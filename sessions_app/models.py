@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from .validators import validate_session_key
+
 DEFAULT_SESSION_TITLE = "New Chat"
 PREVIEW_LENGTH = 120
 
@@ -21,7 +23,7 @@ class Session(models.Model):
     )
     # The id clients use in URLs; unique per owner, since channel keys such as
     # "telegram:123" are only unique within one PocketPaw installation.
-    key = models.CharField(max_length=255)
+    key = models.CharField(max_length=255, validators=[validate_session_key])
     title = models.CharField(max_length=200, default=DEFAULT_SESSION_TITLE)
     title_set_by_user = models.BooleanField(default=False)
     channel = models.CharField(max_length=64, default="web")

@@ -9,8 +9,8 @@ from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from .models import DEFAULT_SESSION_TITLE, PREVIEW_LENGTH, DeletionRecord, Message, Session
-from .storage import purge_deleted_bytes
 from .selectors import SessionNotFound
+from .storage import purge_deleted_bytes
 
 AUTO_TITLE_LENGTH = 80
 # Ids per DELETE statement: far below every backend's limit on bound parameters.

@@ -2,6 +2,7 @@
 from unittest import mock
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError
 from django.db.models.signals import post_delete, pre_delete
 
@@ -131,3 +132,9 @@ def test_a_title_given_at_creation_is_kept(user):
 def test_session_str_does_not_reveal_the_title(user):
     session = SessionFactory(owner=user, key="k", title="my secret diagnosis")
     assert "secret" not in str(session)
+
+
+def test_session_create_refuses_an_invalid_key_whoever_calls_it(user):
+    with pytest.raises(ValidationError):
+        services.session_create(owner=user, key="a/b")
+    assert not Session.objects.exists()
