@@ -6,7 +6,6 @@ DEBUG off the service refuses to start without a real secret key and an
 explicit host list. `make run` turns DEBUG on for local development.
 """
 import os
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -118,12 +117,6 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The SQLite bundled with pysqlite3-binary (3.5x) in place of the system's:
-    # the search index needs FTS5's secure-delete (3.44+) so that a deleted
-    # message's text leaves the index at once (sessions_app/search.py).
-    import pysqlite3
-
-    sys.modules["sqlite3"] = pysqlite3
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             # WAL lets readers go on while one request writes; IMMEDIATE takes the

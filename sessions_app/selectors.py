@@ -4,7 +4,6 @@ from django.db import DatabaseError, connection
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Substr
 
-from . import search
 from .models import DeletionRecord, Message, Session
 
 SEARCH_MATCH_LENGTH = 200
@@ -61,7 +60,8 @@ def session_search_for_user(*, user: AbstractBaseUser, query: str, limit: int) -
     Each session carries `match` (the start of its first matching message) and
     `match_role`. Two plans, same answer: a common word is found among the most
     recent sessions at once; if fewer than `limit` of those match, the word is
-    rare enough for the full-text index to list its few messages (search.py).
+    rare, and the messages that contain it are looked up (through the trigram
+    index on PostgreSQL, see search.py).
     """
     if not query:
         return []
@@ -74,9 +74,6 @@ def session_search_for_user(*, user: AbstractBaseUser, query: str, limit: int) -
         .values_list("pk", flat=True)[:limit]
     )
     if len(found) < limit:
-        indexed_ids = search.indexed_message_ids(query)
-        if indexed_ids is not None:
-            matching = matching.filter(id__in=indexed_ids)
         found = list(
             recent.filter(pk__in=matching.values("session_id")).values_list("pk", flat=True)[:limit]
         )
