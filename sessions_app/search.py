@@ -2,7 +2,7 @@
 
 Search means "case-insensitive substring" (Django's icontains). Common words
 are found among the newest sessions at once (selectors.session_search_for_user);
-a rare word needs the messages that contain it:
+a rare word needs every message read, or an index of them:
 
 - PostgreSQL: pg_trgm with a GIN index on UPPER(content), the expression Django's
   icontains compares, so the planner answers a rare word from the index.

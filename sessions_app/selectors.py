@@ -7,8 +7,6 @@ from django.db.models.functions import Substr
 from .models import DeletionRecord, Message, Session
 
 SEARCH_MATCH_LENGTH = 200
-# How many of the newest sessions a search reads directly before it turns to the index.
-SEARCH_RECENT_WINDOW = 200
 
 
 class SessionNotFound(Exception):
@@ -58,26 +56,23 @@ def session_search_for_user(*, user: AbstractBaseUser, query: str, limit: int) -
     """The user's sessions with a message containing `query` (any letter case), newest first.
 
     Each session carries `match` (the start of its first matching message) and
-    `match_role`. Two plans, same answer: a common word is found among the most
-    recent sessions at once; if fewer than `limit` of those match, the word is
-    rare, and the messages that contain it are looked up (through the trigram
-    index on PostgreSQL, see search.py).
+    `match_role`. The sessions are read newest first, each asked whether one of
+    its messages matches, so a common word stops after `limit` sessions; a rare
+    word reads every message (through the trigram index on PostgreSQL, search.py).
+    Measured against the alternatives in bench/RESULTS.md.
     """
     if not query:
         return []
-    matching = Message.objects.filter(content__icontains=query)
-    recent = session_list_for_user(user=user).order_by("-updated_at", "-id")
-    window = recent.values("pk")[:SEARCH_RECENT_WINDOW]
+    matching = Message.objects.filter(session_id=OuterRef("pk"), content__icontains=query)
     found = list(
-        recent.filter(pk__in=window)
-        .filter(Exists(matching.filter(session_id=OuterRef("pk"))))
+        session_list_for_user(user=user)
+        .filter(Exists(matching))
+        .order_by("-updated_at", "-id")
         .values_list("pk", flat=True)[:limit]
     )
-    if len(found) < limit:
-        found = list(
-            recent.filter(pk__in=matching.values("session_id")).values_list("pk", flat=True)[:limit]
-        )
-    first_match = matching.filter(session_id=OuterRef("pk")).order_by("created_at", "id")
+    first_match = matching.order_by("created_at", "id")
+    # Annotated only for the sessions found: the database would otherwise work
+    # out the first match of every session it considers.
     return list(
         Session.objects.filter(pk__in=found)
         .annotate(

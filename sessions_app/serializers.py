@@ -1,6 +1,9 @@
 """Shapes of the API's input and output. Validation of shape only; rules live in services."""
+from datetime import UTC
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import models
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
@@ -8,6 +11,24 @@ from rest_framework_simplejwt import serializers as jwt_serializers
 
 from .models import DeletionRecord, Message, Session
 from .validators import validate_session_key
+
+
+class UTCDateTimeField(serializers.DateTimeField):
+    """DRF's ISO 8601 output ("...Z"), without its per-value time-zone lookups.
+
+    Every stored time is UTC; on a page of 50 sessions DRF's conversion was half
+    the cost of the response (profiled in bench/).
+    """
+
+    def to_representation(self, value):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: UTCDateTimeField,
+    }
 
 
 class SessionCreateInputSerializer(serializers.Serializer):
@@ -23,7 +44,7 @@ class SessionCreateInputSerializer(serializers.Serializer):
     )
 
 
-class SessionSerializer(serializers.ModelSerializer):
+class SessionSerializer(ModelSerializer):
     id = serializers.CharField(source="key")
 
     class Meta:
@@ -40,8 +61,8 @@ class MessageCreateInputSerializer(serializers.Serializer):
     metadata = serializers.DictField(required=False)
 
 
-class MessageSerializer(serializers.ModelSerializer):
-    timestamp = serializers.DateTimeField(source="created_at")
+class MessageSerializer(ModelSerializer):
+    timestamp = UTCDateTimeField(source="created_at")
 
     class Meta:
         model = Message
@@ -50,7 +71,7 @@ class MessageSerializer(serializers.ModelSerializer):
 
 
 class SessionListItemSerializer(SessionSerializer):
-    last_activity = serializers.DateTimeField(source="updated_at")
+    last_activity = UTCDateTimeField(source="updated_at")
     preview = serializers.CharField()
 
     class Meta(SessionSerializer.Meta):
@@ -101,11 +122,11 @@ class SearchQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
 
 
-class SearchResultSerializer(serializers.ModelSerializer):
+class SearchResultSerializer(ModelSerializer):
     id = serializers.CharField(source="key")
     match = serializers.CharField(help_text="The first matching message, cut to 200 characters.")
     match_role = serializers.ChoiceField(choices=Message.Role.choices)
-    last_activity = serializers.DateTimeField(source="updated_at")
+    last_activity = UTCDateTimeField(source="updated_at")
 
     class Meta:
         model = Session
@@ -125,7 +146,7 @@ class SessionExportSerializer(serializers.Serializer):
     """The shape of a JSON export, for the schema; the export itself is streamed."""
 
     export_version = serializers.IntegerField()
-    exported_at = serializers.DateTimeField()
+    exported_at = UTCDateTimeField()
     session_id = serializers.CharField()
     title = serializers.CharField()
     message_count = serializers.IntegerField()
@@ -160,7 +181,7 @@ class BulkDeleteResultSerializer(serializers.Serializer):
     deleted = serializers.IntegerField(help_text="How many sessions were deleted.")
 
 
-class DeletionRecordSerializer(serializers.ModelSerializer):
+class DeletionRecordSerializer(ModelSerializer):
     session_id = serializers.CharField(source="session_key")
     actor = serializers.CharField(source="actor_username")
 
