@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve test test-postgres test-fuzz install migrate clean
+.PHONY: run serve test test-postgres test-fuzz bench bench-quick bench-postgres install migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed")'
@@ -43,6 +43,21 @@ test-postgres: install
 # Schema fuzzing with schemathesis; FUZZ_EXAMPLES bounds the examples per operation.
 test-fuzz: install
 	$(BIN)/python -m pytest -m fuzz
+
+# The benchmark (bench/run.py): its own database, its own PocketPaw environment;
+# writes bench/RESULTS.md and bench/delete-scaling.png. bench-quick is the CI smoke run.
+$(VENV)/.bench-installed: bench/requirements.txt $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
+	touch $@
+
+bench: $(VENV)/.bench-installed
+	$(BIN)/python bench/run.py
+
+bench-quick: $(VENV)/.bench-installed
+	$(BIN)/python bench/run.py --quick
+
+bench-postgres: $(VENV)/.bench-installed
+	scripts/with-postgres.sh $(BIN)/python bench/run.py --output bench/RESULTS-postgres.md --plot bench/delete-scaling-postgres.png
 
 clean:
 	rm -rf $(VENV) .pytest_cache
