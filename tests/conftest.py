@@ -1,3 +1,5 @@
+from urllib.parse import quote
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -47,3 +49,8 @@ def auth_client(user):
 @pytest.fixture
 def other_client(other_user):
     return bearer_client(other_user)
+
+
+def path_segment(key: str, encoded: bool) -> str:
+    """A session id as a client puts it in a URL: as it is, or percent-encoded."""
+    return quote(key, safe="") if encoded else key

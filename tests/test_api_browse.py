@@ -1,13 +1,13 @@
 """Listing, renaming, history, search and export: how PocketPaw's web client browses sessions."""
 import json
 from datetime import timedelta
-from urllib.parse import quote
 
 import pytest
 from django.utils import timezone
 
 from sessions_app.models import Message, Session
 
+from .conftest import path_segment
 from .factories import MessageFactory, SessionFactory, session_with_messages
 from .test_api_sessions import CHANNEL_KEYS
 
@@ -203,7 +203,7 @@ def test_history_refuses_a_bad_limit(auth_client, user):
 @pytest.mark.parametrize("encoded", [False, True], ids=["raw", "percent-encoded"])
 def test_history_works_for_every_channel_key(auth_client, user, key, encoded):
     add_messages(SessionFactory(owner=user, key=key), 2)
-    path_key = quote(key, safe="") if encoded else key
+    path_key = path_segment(key, encoded)
     response = auth_client.get(f"/api/sessions/{path_key}/history")
     assert [m["content"] for m in response.json()] == ["m0", "m1"]
 

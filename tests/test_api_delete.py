@@ -1,10 +1,10 @@
 """DELETE /api/sessions/{session_id}, exactly as PocketPaw documents it."""
-from urllib.parse import quote
 
 import pytest
 
 from sessions_app.models import Message, Session
 
+from .conftest import path_segment
 from .factories import MessageFactory, SessionFactory, session_with_messages
 from .test_api_sessions import CHANNEL_KEYS
 
@@ -67,7 +67,7 @@ def test_delete_only_touches_the_callers_copy_of_a_shared_id(auth_client, user, 
 @pytest.mark.parametrize("encoded", [False, True], ids=["raw", "percent-encoded"])
 def test_delete_works_for_every_channel_key(auth_client, user, key, encoded):
     SessionFactory(owner=user, key=key)
-    path_key = quote(key, safe="") if encoded else key
+    path_key = path_segment(key, encoded)
     response = auth_client.delete(f"/api/sessions/{path_key}")
     assert response.status_code == 200
     assert not Session.objects.filter(key=key).exists()

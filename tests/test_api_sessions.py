@@ -1,11 +1,11 @@
 """Creating, reading and appending to sessions over the API."""
 import re
-from urllib.parse import quote
 
 import pytest
 
 from sessions_app.models import Message, Session
 
+from .conftest import path_segment
 from .factories import SessionFactory
 
 # Every form of key PocketPaw's channels produce.
@@ -38,10 +38,6 @@ INVALID_KEYS = {
     "two dots": "..",
     "reserved search": "search",
 }
-
-
-def url_forms(key: str) -> list[str]:
-    return [key, quote(key, safe="")]
 
 
 def test_create_returns_201_with_the_session(auth_client):
@@ -121,7 +117,7 @@ def test_every_channel_key_can_be_created(auth_client, key):
 @pytest.mark.parametrize("encoded", [False, True], ids=["raw", "percent-encoded"])
 def test_every_channel_key_can_be_read(auth_client, user, key, encoded):
     SessionFactory(owner=user, key=key)
-    path_key = quote(key, safe="") if encoded else key
+    path_key = path_segment(key, encoded)
     response = auth_client.get(f"/api/sessions/{path_key}")
     assert response.status_code == 200
     assert response.json()["id"] == key
@@ -131,7 +127,7 @@ def test_every_channel_key_can_be_read(auth_client, user, key, encoded):
 @pytest.mark.parametrize("encoded", [False, True], ids=["raw", "percent-encoded"])
 def test_every_channel_key_takes_messages(auth_client, user, key, encoded):
     SessionFactory(owner=user, key=key)
-    path_key = quote(key, safe="") if encoded else key
+    path_key = path_segment(key, encoded)
     response = auth_client.post(
         f"/api/sessions/{path_key}/messages", {"role": "user", "content": "hi"}, format="json"
     )

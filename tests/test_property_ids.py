@@ -1,5 +1,4 @@
 """Property: any string is either refused at creation with 400, or round-trips through every route."""
-from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -7,6 +6,8 @@ from hypothesis import strategies as st
 
 from sessions_app.models import Session
 from sessions_app.validators import SESSION_KEY_PATTERN
+
+from .conftest import path_segment
 
 # Mostly the characters ids are made of, with the whole of Unicode mixed in.
 id_alphabet = st.sampled_from("abcXYZ019_-.:@+!=~/ %?#&\\\"'<>\t\n\x00\u00e9\u2028\U0001f600")
@@ -28,7 +29,7 @@ def test_any_id_is_refused_or_round_trips(auth_client, key, encoded):
         assert not Session.objects.exists()
         return
     assert response.json()["id"] == key
-    path_key = quote(key, safe="") if encoded else key
+    path_key = path_segment(key, encoded)
     assert auth_client.get(f"/api/sessions/{path_key}").json()["id"] == key
     message = auth_client.post(
         f"/api/sessions/{path_key}/messages", {"role": "user", "content": "hi"}, format="json"
