@@ -14,9 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from pocketpaw.memory.file_store import FileMemoryStore
-
 from corpus import RARE_WORD, message_texts
+from pocketpaw.memory.file_store import FileMemoryStore
 
 
 def write_sessions(store: FileMemoryStore, *, sessions: int, messages: int, seed: int) -> list[str]:

@@ -527,7 +527,7 @@ def ms(seconds):
     return f"{seconds * 1000:.2f} ms"
 
 
-def report(results, database_url, mode, wall_seconds) -> str:
+def report(results, database_url, mode, wall_seconds, plot_name) -> str:
     lines = [f"# Benchmark results ({mode})", "", *machine_lines(database_url), f"- Wall time of the run: {wall_seconds:.0f} s", ""]
     lines += ["## 1. Delete vs the bare SQL that removes the same rows", "", "| N messages | API DELETE | bare SQL | ratio | target |", "| --- | --- | --- | --- | --- |"]
     for row in results["delete_scaling"]:
@@ -586,7 +586,7 @@ def report(results, database_url, mode, wall_seconds) -> str:
               f"{load['concurrency']} clients on loopback for {load['seconds']:.0f} s, each looping create, 3 appends, list, history, delete: "
               f"{load['requests']:,} requests, {load['rps']:.0f} requests/s, p50 {load['p50_ms']:.1f} ms, p99 {load['p99_ms']:.1f} ms, "
               f"{load['errors']} errors (target 0: {verdict(load['errors'] == 0)}). {', '.join(load['error_samples'])}", ""]
-    lines += ["![Delete time against session size](delete-scaling.png)", ""]
+    lines += [f"![Delete time against session size]({plot_name})", ""]
     return "\n".join(lines)
 
 
@@ -647,7 +647,7 @@ def main():
     results.pop("_store")
     output.parent.mkdir(parents=True, exist_ok=True)
     plot_path.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(report(results, database_url, mode, time.perf_counter() - started))
+    output.write_text(report(results, database_url, mode, time.perf_counter() - started, plot_path.name))
     plot(results, plot_path)
     (output.with_suffix(".json")).write_text(json.dumps(results, indent=2, default=str))
     print(f"bench: wrote {output} and {plot_path}", file=sys.stderr)

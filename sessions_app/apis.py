@@ -14,19 +14,17 @@ from rest_framework import generics, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
-
 from rest_framework_simplejwt import views as jwt_views
 
 from . import exports, selectors, services
-from .throttles import LoginAddressThrottle, LoginUsernameThrottle
 from .models import DeletionRecord
 from .serializers import (
     BulkDeleteInputSerializer,
     BulkDeleteResultSerializer,
     DeletionRecordListSerializer,
     DetailSerializer,
-    HealthSerializer,
     ExportQuerySerializer,
+    HealthSerializer,
     HistoryQuerySerializer,
     MemorySessionQuerySerializer,
     MessageCreateInputSerializer,
@@ -42,6 +40,7 @@ from .serializers import (
     SessionTitleInputSerializer,
     StatusSerializer,
 )
+from .throttles import LoginAddressThrottle, LoginUsernameThrottle
 
 SESSION_ID = OpenApiParameter(
     "session_id",

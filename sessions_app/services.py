@@ -8,7 +8,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
-from .models import DEFAULT_SESSION_TITLE, PREVIEW_LENGTH, DeletionRecord, Message, Session
+from .models import (
+    DEFAULT_SESSION_TITLE,
+    PREVIEW_LENGTH,
+    DeletionRecord,
+    Message,
+    Session,
+)
 from .selectors import SessionNotFound
 from .storage import purge_deleted_bytes
 

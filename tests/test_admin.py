@@ -1,8 +1,8 @@
 """Operators in the Django admin: browse sessions, delete through the service."""
 import pytest
 from django.contrib.admin.models import LogEntry
-from django.test.utils import CaptureQueriesContext
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from sessions_app.models import Message, Session
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-
 from django.db import OperationalError, connection
 
 from .factories import SessionFactory

@@ -18,12 +18,12 @@ from django.db import DatabaseError
 from django.db.models.query import QuerySet
 from django.utils import timezone
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+from rest_framework_simplejwt.tokens import AccessToken
 
 from sessions_app.models import DeletionRecord, Message, Session
 
-from .conftest import PASSWORD, bearer_client
-from .factories import SessionFactory, UserFactory, session_with_messages
+from .conftest import PASSWORD
+from .factories import SessionFactory, session_with_messages
 
 PROJECT = Path(__file__).resolve().parent.parent
 
