@@ -1,202 +1,170 @@
 """The sessions service's benchmark: every figure a ratio against a baseline measured in the same run.
 
-    make bench            # SQLite, default sizes (under 10 minutes on 2 cores)
-    make bench-postgres   # the same on a throwaway PostgreSQL server
-    make bench-quick      # tiny sizes, under a minute: CI runs it so this script cannot rot
+    .venv/bin/python bench/run.py                     # SQLite, default sizes (under 10 minutes on 2 cores)
+    scripts/with-postgres.sh .venv/bin/python bench/run.py --database postgres \\
+        --output bench/RESULTS-postgres.md --plot bench/delete-scaling-postgres.png
+    .venv/bin/python bench/run.py --quick             # tiny sizes, under a minute (CI): report in a temp dir
 
-Writes a Markdown report (bench/RESULTS.md by default) and bench/delete-scaling.png.
-A missed target is reported, not fatal: the exit code is non-zero only on errors.
+It never touches the project's data: on SQLite it works in a new temporary file,
+on PostgreSQL in a new database it creates next to DATABASE_URL's and drops at the
+end. It runs `migrate` there first and sets its own environment (DEBUG off, a
+throwaway secret key, rate limits raised so that nothing is throttled).
+
+Writes a Markdown report (bench/RESULTS.md by default), its raw numbers beside it
+(.json) and the delete-scaling plot (bench/delete-scaling.png). A missed target is
+reported, not fatal: the exit code is non-zero only when something failed (an
+exception, a request that did not answer as documented, results that differ).
 """
+
 import argparse
+import cProfile
+import io
 import json
 import logging
 import os
-import platform
+import pstats
+import secrets
 import shlex
-import socket
-import statistics
+import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import tracemalloc
-from datetime import timedelta
-from http.client import HTTPConnection
+import traceback
+from contextlib import contextmanager
+from datetime import UTC
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 BENCH = Path(__file__).resolve().parent
 PROJECT = BENCH.parent
 sys.path.insert(0, str(PROJECT))
 sys.path.insert(0, str(BENCH))
 
-from corpus import COMMON_WORD, RARE_WORD, message_texts  # noqa: E402
+from corpus import COMMON_WORD, RARE_WORD, TextPool, rare_sessions  # noqa: E402
+from timing import median_of, trials  # noqa: E402
 
 SIZES = {
     "default": {
+        "background_users": 3,
+        "background_sessions": 1_000,
         "delete_ns": [1_000, 10_000, 100_000],
-        "trials": {1_000: 5, 10_000: 5, 100_000: 3},
+        "delete_trials": {1_000: 7, 10_000: 7, 100_000: 5},
         "store_delete_n": 10_000,
+        "store_trials": 5,
         "store_small": 1_000,
         "store_big": 100_000,
+        "list_trials": 21,
+        "search_trials": {"api": 7, "exists": 3, "plain": 3},
         "pocketpaw_ms": [1_000, 10_000],
+        "pocketpaw_trials": 5,
+        "pocketpaw_scaling_others": 1_000,
         "throughput_seconds": 30,
+        "throughput_sessions": 200,
     },
     "quick": {
+        "background_users": 2,
+        "background_sessions": 50,
         "delete_ns": [100, 1_000],
-        "trials": {100: 3, 1_000: 3},
-        "store_delete_n": 1_000,
+        "delete_trials": {100: 3, 1_000: 3},
+        "store_delete_n": 500,
+        "store_trials": 3,
         "store_small": 100,
-        "store_big": 2_000,
+        "store_big": 1_000,
+        "list_trials": 5,
+        "search_trials": {"api": 3, "exists": 3, "plain": 3},
         "pocketpaw_ms": [100, 300],
+        "pocketpaw_trials": 3,
+        "pocketpaw_scaling_others": 50,
         "throughput_seconds": 5,
+        "throughput_sessions": 20,
     },
 }
 MESSAGES_PER_STORE_SESSION = 10
-THROUGHPUT_CONCURRENCY = 8
-PASSWORD = "bench-password-123"
+THROUGHPUT_CLIENTS = 8
+POCKETPAW_VENV = BENCH / ".venv-pocketpaw"
+PAGE = 50
+SEARCH_LIMIT = 20
 
 
-def configure_django(database_url: str) -> None:
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="pocketpaw.settings",
-        DATABASE_URL=database_url,
-        DJANGO_DEBUG="0",
-        DJANGO_SECRET_KEY="benchmark-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-        DJANGO_ALLOWED_HOSTS="testserver,localhost,127.0.0.1",
-        THROTTLE_USER="100000000/second",
-        THROTTLE_LOGIN_ADDRESS="100000000/second",
-        THROTTLE_LOGIN_USERNAME="100000000/second",
-    )
+def log(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+# --- the database and the environment -------------------------------------------------------
+
+
+class BenchDatabase:
+    """The benchmark's own database: a new SQLite file, or a new PostgreSQL database."""
+
+    def __init__(self, kind: str, scratch: Path, keep: bool):
+        self.kind = kind
+        self.scratch = scratch
+        self.keep = keep
+        self.admin_url = None
+        if kind == "sqlite":
+            self.url = f"sqlite:///{scratch / 'bench.sqlite3'}"
+            self.label = str(scratch / "bench.sqlite3")
+        else:
+            self.admin_url = os.environ.get("DATABASE_URL", "")
+            if not self.admin_url.startswith(("postgres://", "postgresql://")):
+                raise SystemExit(
+                    "bench: --database postgres needs DATABASE_URL=postgres://... "
+                    "(scripts/with-postgres.sh sets one up)"
+                )
+            self.name = f"pocketpaw_bench_{os.getpid()}"
+            parts = urlsplit(self.admin_url)
+            self.url = urlunsplit(parts._replace(path="/" + self.name))
+            self.label = f"database {self.name} on {parts.hostname}:{parts.port}"
+            self._admin(f'CREATE DATABASE "{self.name}"')
+
+    def _admin(self, statement: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True) as connection:
+            connection.execute(statement)
+
+    def drop(self) -> None:
+        if self.keep:
+            log(f"kept the benchmark database: {self.label}")
+            return
+        if self.kind == "postgres":
+            self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def bench_environment(database_url: str) -> dict:
+    return {
+        "DJANGO_SETTINGS_MODULE": "pocketpaw.settings",
+        "DATABASE_URL": database_url,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "bench-only-" + secrets.token_urlsafe(48),
+        "DJANGO_ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
+        # settings.API_THROTTLE_RATES: high enough that no request of the benchmark is throttled.
+        "THROTTLE_USER": "1000000/second",
+        "THROTTLE_LOGIN_ADDRESS": "1000000/second",
+        "THROTTLE_LOGIN_USERNAME": "1000000/second",
+    }
+
+
+def configure_django(env: dict) -> None:
+    os.environ.update(env)
     import django
 
     django.setup()
     from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
-    # One log line per request would cost more than some of the operations measured.
-    logging.getLogger("pocketpaw.requests").setLevel(logging.WARNING)
+    call_command("migrate", verbosity=0, interactive=False)
+    # The request log stays on, as in production (its formatting is part of every
+    # request's cost), but is written to /dev/null rather than over our output.
+    devnull = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+    for name in ["pocketpaw.requests", "django.request", ""]:
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(devnull)
 
 
-# --- measuring ---------------------------------------------------------------------------
-
-
-def median_seconds(run_once, trials: int, prepare=lambda: None) -> float:
-    """Median wall time of `run_once(prepared)` over `trials`, each after an untimed `prepare()`."""
-    times = []
-    for _ in range(trials):
-        prepared = prepare()
-        start = time.perf_counter()
-        run_once(prepared)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def _status_kib(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(field)
-
-
-def peak_memory_growth_mb(run_once) -> tuple[float, float]:
-    """Growth of this process's peak RSS (kernel's VmHWM, reset first) and tracemalloc's peak, in MB."""
-    rss_before = _status_kib("VmRSS")
-    Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
-    tracemalloc.start()
-    run_once()
-    _, traced_peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return (_status_kib("VmHWM") - rss_before) / 1024, traced_peak / 1024 / 1024
-
-
-# --- data, through the ORM's bulk paths ------------------------------------------------------
-
-
-class Data:
-    def __init__(self):
-        from django.contrib.auth import get_user_model
-
-        self.texts = message_texts(seed=42)
-        self.users = get_user_model()
-        self.counter = 0
-
-    def user(self, username):
-        user, created = self.users.objects.get_or_create(username=username)
-        if created:
-            user.set_password(PASSWORD)
-            user.save()
-        return user
-
-    def sessions(self, owner, count, messages_each, *, rare_every=None):
-        """`count` sessions of `messages_each` messages, oldest activity first."""
-        from django.db import transaction
-        from django.utils import timezone
-
-        from sessions_app.models import Message, Session
-
-        start = timezone.now() - timedelta(days=30)
-        created = []
-        batch = 2_000 // max(1, messages_each) or 1
-        for first in range(0, count, batch):
-            with transaction.atomic():
-                sessions = Session.objects.bulk_create(
-                    Session(
-                        owner=owner,
-                        key=f"bench_{self._next()}",
-                        title="Benchmark",
-                        message_count=messages_each,
-                        updated_at=start + timedelta(seconds=first + i),
-                    )
-                    for i in range(min(batch, count - first))
-                )
-                Message.objects.bulk_create(
-                    (
-                        Message(session=session, role="user" if j % 2 == 0 else "assistant", content=text)
-                        for index, session in enumerate(sessions)
-                        for j, text in enumerate(
-                            self._texts(messages_each, rare=rare_every and (first + index) % rare_every == 0)
-                        )
-                    ),
-                    batch_size=2_000,
-                )
-            created.extend(sessions)
-        return created
-
-    def big_session(self, owner, messages):
-        return self.sessions(owner, 1, messages)[0] if messages <= 2_000 else self._big(owner, messages)
-
-    def _big(self, owner, messages):
-        from django.db import transaction
-
-        from sessions_app.models import Message, Session
-
-        session = Session.objects.create(owner=owner, key=f"bench_{self._next()}", message_count=messages)
-        for first in range(0, messages, 5_000):
-            with transaction.atomic():
-                Message.objects.bulk_create(
-                    (Message(session=session, role="user", content=t) for t in self._texts(min(5_000, messages - first))),
-                    batch_size=5_000,
-                )
-        return session
-
-    def _texts(self, count, rare=False):
-        for j in range(count):
-            text = next(self.texts)
-            yield f"{text} {RARE_WORD}" if rare and j == 0 else text
-
-    def _next(self):
-        self.counter += 1
-        return f"{self.counter:09d}"
-
-
-def analyze_like_autovacuum():
-    """PostgreSQL's autovacuum analyzes a table after a bulk load; do it now rather than wait for it."""
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+# --- helpers on the service ------------------------------------------------------------------
 
 
 def bearer_client(user):
@@ -206,452 +174,702 @@ def bearer_client(user):
     return Client(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
 
 
-def raw_delete(session_pk):
-    """The bare statements that remove the same rows: the physical limit for the delete."""
+def access_token(user) -> str:
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    return str(RefreshToken.for_user(user).access_token)
+
+
+def api_delete(client, session) -> None:
+    response = client.delete(f"/api/sessions/{session.key}")
+    if response.status_code != 200 or response.json() != {"status": "ok"}:
+        raise AssertionError(f"DELETE answered {response.status_code}: {response.content[:200]!r}")
+
+
+def raw_delete(session) -> None:
+    """The bare statements that remove the same rows, in one transaction: the physical limit."""
     from django.db import connection, transaction
 
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("DELETE FROM sessions_app_message WHERE session_id = %s", [session_pk])
-        cursor.execute("DELETE FROM sessions_app_session WHERE id = %s", [session_pk])
+        cursor.execute("DELETE FROM sessions_app_message WHERE session_id = %s", [session.pk])
+        cursor.execute("DELETE FROM sessions_app_session WHERE id = %s", [session.pk])
 
 
-def api_delete(client, session):
-    response = client.delete(f"/api/sessions/{session.key}")
-    assert response.status_code == 200, response.content
+def explain(queryset) -> str:
+    try:
+        return queryset.explain()
+    except Exception as error:  # noqa: BLE001 - a plan is informative, never essential
+        return f"(no plan: {error})"
 
 
-# --- the figures ---------------------------------------------------------------------------
+def profile_top(function, calls: int, top: int = 12) -> str:
+    """The functions `calls` runs of `function` spend most of their own time in (cProfile)."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(calls):
+        function()
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(top)
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls")), 0)
+    site = str(PROJECT / ".venv" / "lib")
+    return "\n".join(line.replace(site, "…").replace(str(PROJECT) + "/", "") for line in lines[start:])
 
 
-def figure_delete_scaling(data, sizes, results):
-    owner = data.user("delete_owner")
-    client = bearer_client(owner)
-    rows = []
-    for n in sizes["delete_ns"]:
-        trials = sizes["trials"][n]
-        ours = median_seconds(lambda s: api_delete(client, s), trials, lambda: data.big_session(owner, n))
-        raw = median_seconds(lambda s: raw_delete(s.pk), trials, lambda: data.big_session(owner, n))
-        row = {"n": n, "api": ours, "raw": raw, "ratio": ours / raw}
-        if n == sizes["delete_ns"][-1]:
-            session = data.big_session(owner, n)
-            row["rss_growth_mb"], row["traced_peak_mb"] = peak_memory_growth_mb(lambda: api_delete(client, session))
-        rows.append(row)
-    results["delete_scaling"] = rows
+# --- the figures ------------------------------------------------------------------------------
 
 
-def figure_store_size(data, sizes, results):
-    owner = data.user("store_owner")
-    client = bearer_client(owner)
-    n = sizes["store_delete_n"]
-    trials = 3
-    data.sessions(owner, sizes["store_small"], MESSAGES_PER_STORE_SESSION, rare_every=997)
-    small = median_seconds(lambda s: api_delete(client, s), trials, lambda: data.big_session(owner, n))
-    started = time.perf_counter()
-    data.sessions(owner, sizes["store_big"] - sizes["store_small"], MESSAGES_PER_STORE_SESSION, rare_every=997)
-    build_seconds = time.perf_counter() - started
-    analyze_like_autovacuum()
-    big = median_seconds(lambda s: api_delete(client, s), trials, lambda: data.big_session(owner, n))
-    results["store_size"] = {
-        "n": n,
-        "small_m": sizes["store_small"],
-        "big_m": sizes["store_big"],
-        "small": small,
-        "big": big,
-        "ratio": big / small,
-        "build_seconds": build_seconds,
-    }
-    return owner, client
-
-
-def figure_list(owner, client, results):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    def api_list(_):
-        assert client.get("/api/sessions", {"limit": 50}).status_code == 200
-
-    def raw_list(_):
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT id, key, title, channel, created_at, updated_at, message_count, preview "
-                "FROM sessions_app_session WHERE owner_id = %s ORDER BY updated_at DESC, id DESC LIMIT 50",
-                [owner.pk],
-            )
-            cursor.fetchall()
-
-    with CaptureQueriesContext(connection) as queries:
-        api_list(None)
-    # Read now: the captured list is a window on a log that later requests clear.
-    query_count = len(queries)
-    ours, raw = median_seconds(api_list, 21), median_seconds(raw_list, 21)
-    # Where the API's time goes: its two queries through the ORM, and the rest (auth, DRF, JSON).
-    from sessions_app import selectors
-
-    count = median_seconds(lambda _: selectors.session_list_for_user(user=owner).count(), 21)
-    page = median_seconds(lambda _: list(selectors.session_list_for_user(user=owner).order_by("-updated_at", "-id")[:50]), 21)
-    results["list"] = {
-        "sessions": owner.chat_sessions.count(),
-        "queries": query_count,
-        "api": ours,
-        "raw": raw,
-        "ratio": ours / raw,
-        "count": count,
-        "page": page,
-    }
-
-
-def figure_search(owner, client, results):
-    from django.db.models import Exists, OuterRef
+def figure_delete_scaling(ctx) -> None:
+    """1. DELETE /api/sessions/{id} against the bare SQL DELETEs, for sessions of N messages."""
+    from dataset import after_bulk_load
 
     from sessions_app.models import Message, Session
+    from sessions_app.storage import purge_deleted_bytes
 
-    def api_ids(word):
-        response = client.get("/api/sessions/search", {"q": word, "limit": 20})
-        assert response.status_code == 200
+    builder, sizes = ctx["builder"], ctx["sizes"]
+    owner = builder.user("delete_owner")
+    builder.sessions(owner, 20, 10, label="delete_owner's other sessions", prefix="keep")
+    client = bearer_client(owner)
+    api_delete_warmup(client, owner)
+    rows = []
+    for n in sizes["delete_ns"]:
+
+        def prepare(n=n):
+            session = builder.big_session(owner, n, label=f"delete trials: sessions of {n:,} messages")
+            after_bulk_load()
+            return session
+
+        result = trials(
+            {"api": (prepare, lambda s: api_delete(client, s)), "raw": (prepare, raw_delete)},
+            sizes["delete_trials"][n],
+        )
+        rows.append({"n": n, **result, "ratio": result["api"]["median"] / result["raw"]["median"]})
+        log(
+            f"delete N={n:,}: api {result['api']['median'] * 1000:.1f} ms, raw {result['raw']['median'] * 1000:.1f} ms"
+        )
+
+    # Of the API's fixed cost, the part spent making the delete permanent after the commit
+    # (storage.purge_deleted_bytes: on SQLite a TRUNCATE checkpoint of the WAL), after a
+    # delete of the smallest N.
+    def deleted_session(n=sizes["delete_ns"][0]):
+        session = prepare_small(n)
+        raw_delete(session)
+        return session
+
+    def prepare_small(n):
+        session = builder.big_session(owner, n, label=f"delete trials: sessions of {n:,} messages")
+        after_bulk_load()
+        return session
+
+    purge = median_of(lambda _: purge_deleted_bytes(), 5, prepare=deleted_session)
+    left = Message.objects.filter(session__owner=owner, session__key__startswith="big").count()
+    if left or Session.objects.filter(owner=owner, key__startswith="big").exists():
+        raise AssertionError(f"{left} messages of deleted sessions are still there")
+
+    n = sizes["delete_ns"][-1]
+    # Memory, each delete in a fresh process (memprobe.py): the API and the bare SQL at the two
+    # largest N (growth per message is the slope), and Python's own allocations at the largest.
+    probes = [(m, how, []) for m in sizes["delete_ns"][-2:] for how in ["api", "raw"]]
+    probes.append((n, "api", ["--tracemalloc"]))
+    memory_by_n = {}
+    for m, how, extra in probes:
+        session = builder.big_session(owner, m, label=f"memory probes: sessions of {m:,} messages")
+        after_bulk_load()
+        command = [
+            sys.executable,
+            str(BENCH / "memprobe.py"),
+            "--owner",
+            owner.username,
+            "--key",
+            session.key,
+        ]
+        probe = run_json([*command, "--how", how, *extra], env=ctx["env"])
+        memory_by_n.setdefault(m, {})[how + ("_tracemalloc" if extra else "")] = probe
+    memory = memory_by_n[n]
+    ctx["results"]["delete"] = {
+        "rows": rows,
+        "memory": memory,
+        "memory_n": n,
+        "memory_by_n": memory_by_n,
+        "purge_after_smallest": purge,
+        "smallest_n": sizes["delete_ns"][0],
+    }
+
+
+def api_delete_warmup(client, owner) -> None:
+    from sessions_app import services
+
+    for _ in range(3):
+        session = services.session_create(owner=owner)
+        services.message_create(session=session, role="user", content="warm-up")
+        api_delete(client, session)
+
+
+def figure_store_size(ctx) -> None:
+    """2. The same delete with a small and a big store of other sessions."""
+    from dataset import after_bulk_load
+
+    builder, sizes, results = ctx["builder"], ctx["sizes"], ctx["results"]
+    owner = ctx["main_user"]
+    client = bearer_client(owner)
+    n = sizes["store_delete_n"]
+
+    def prepare():
+        session = builder.big_session(owner, n, label=f"store-size trials: sessions of {n:,} messages")
+        after_bulk_load()
+        return session
+
+    def measure():
+        return trials(
+            {"api": (prepare, lambda s: api_delete(client, s)), "raw": (prepare, raw_delete)},
+            sizes["store_trials"],
+        )
+
+    small_m, big_m = sizes["store_small"], sizes["store_big"]
+    builder.sessions(owner, small_m, MESSAGES_PER_STORE_SESSION, label="main store", prefix="a", rare=set())
+    after_bulk_load()
+    small = measure()
+    started = time.perf_counter()
+    builder.sessions(owner, big_m - small_m, MESSAGES_PER_STORE_SESSION, label="main store", prefix="b")
+    after_bulk_load()
+    grow_seconds = time.perf_counter() - started
+    big = measure()
+    results["store_size"] = {
+        "n": n,
+        "small_m": small_m,
+        "big_m": big_m,
+        "small": small,
+        "big": big,
+        "ratio": big["api"]["median"] / small["api"]["median"],
+        "raw_ratio": big["raw"]["median"] / small["raw"]["median"],
+        "grow_seconds": grow_seconds,
+    }
+    log(f"store size: ratio {results['store_size']['ratio']:.2f}")
+
+
+def figure_list(ctx) -> None:
+    """4. GET /api/sessions?limit=50 for the user with the big store, against one indexed SELECT."""
+    from django.db import connection, reset_queries
+    from django.test import RequestFactory
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework_simplejwt.authentication import JWTAuthentication
+
+    from sessions_app import selectors
+    from sessions_app.models import Session
+    from sessions_app.serializers import SessionListItemSerializer
+
+    builder, sizes = ctx["builder"], ctx["sizes"]
+    owner = ctx["main_user"]
+    client = bearer_client(owner)
+    floor_user = builder.user("list_floor")
+    builder.sessions(floor_user, PAGE, 1, label="list floor user", prefix="f")
+    floor_client = bearer_client(floor_user)
+
+    def api(c=client):
+        response = c.get("/api/sessions", {"limit": PAGE})
+        if response.status_code != 200 or len(response.json()["sessions"]) != PAGE:
+            raise AssertionError(f"list answered {response.status_code}")
+
+    sql = (
+        "SELECT id, key, title, channel, created_at, updated_at, message_count, preview "
+        "FROM sessions_app_session WHERE owner_id = %s ORDER BY updated_at DESC, id DESC LIMIT 50"
+    )
+
+    def raw(_=None):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [owner.pk])
+            assert len(cursor.fetchall()) == PAGE
+
+    # Each request empties the connection's query log as it starts (Django's reset_queries
+    # on request_started), so the log is emptied before each capture too.
+    api()
+    reset_queries()
+    with CaptureQueriesContext(connection) as captured:
+        api()
+    queries = [q["sql"] for q in captured.captured_queries]
+    reset_queries()
+    with CaptureQueriesContext(connection) as captured_floor:
+        api(floor_client)
+    # Read now: captured_queries is a window on the log, which the next request empties.
+    floor_queries = len(captured_floor.captured_queries)
+    count = sizes["list_trials"]
+    main = trials({"api": (None, lambda _: api()), "raw": (None, raw)}, count)
+    mine = selectors.session_list_for_user(user=owner)
+    page = list(mine.order_by("-updated_at", "-id")[:PAGE])
+    request = RequestFactory().get("/api/sessions", HTTP_AUTHORIZATION=client.defaults["HTTP_AUTHORIZATION"])
+
+    def health(_):
+        assert client.get("/api/health").status_code == 200
+
+    def lean_page(_=None):
+        """The page as the list answers it, from one .values_list() query and plain dicts (a proposal)."""
+        rows = mine.order_by("-updated_at", "-id").values_list(
+            "key", "title", "channel", "created_at", "updated_at", "message_count", "preview"
+        )[:PAGE]
+        return [
+            {
+                "id": key,
+                "title": title,
+                "channel": channel,
+                "created_at": utc(created),
+                "updated_at": utc(updated),
+                "message_count": count,
+                "last_activity": utc(updated),
+                "preview": preview,
+            }
+            for key, title, channel, created, updated, count, preview in rows
+        ]
+
+    if lean_page() != SessionListItemSerializer(page, many=True).data:
+        raise AssertionError("the lean page differs from the serializer's")
+
+    parts = {
+        "page_orm": median_of(lambda _: list(mine.order_by("-updated_at", "-id")[:PAGE]), count)["median"],
+        "count_orm": median_of(lambda _: mine.count(), count)["median"],
+        "serialize": median_of(lambda _: SessionListItemSerializer(page, many=True).data, count)["median"],
+        "lean_page": median_of(lean_page, count)["median"],
+        "authenticate": median_of(lambda _: JWTAuthentication().authenticate(request), count)["median"],
+        "floor_api": median_of(lambda _: api(floor_client), count)["median"],
+        "health_api": median_of(health, count)["median"],
+    }
+    ctx["results"]["list"] = {
+        "sessions": Session.objects.filter(owner=owner).count(),
+        "queries": queries,
+        "floor_queries": floor_queries,
+        **main,
+        "ratio": main["api"]["median"] / main["raw"]["median"],
+        "parts": parts,
+        "plan_page": explain(mine.order_by("-updated_at", "-id")[:PAGE]),
+        "plan_count": count_plan(owner),
+        "profile": profile_top(api, 20),
+    }
+    log(f"list: ratio {ctx['results']['list']['ratio']:.1f}, {len(queries)} queries")
+
+
+def utc(value) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def count_plan(owner) -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        explain_ = "EXPLAIN QUERY PLAN" if connection.vendor == "sqlite" else "EXPLAIN"
+        cursor.execute(
+            f"{explain_} SELECT COUNT(*) FROM sessions_app_session WHERE owner_id = %s", [owner.pk]
+        )
+        return "\n".join(" ".join(str(col) for col in row) for row in cursor.fetchall())
+
+
+@contextmanager
+def without_trigram_index():
+    """The baselines are scans: on PostgreSQL, keep the planner off the pg_trgm index (bitmap scans only)."""
+    from django.db import connection, transaction
+
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        yield
+
+
+def figure_search(ctx) -> None:
+    """5. GET /api/sessions/search over the big store, against plain icontains scans."""
+    from django.db import connection
+    from django.db.models import Exists, OuterRef
+
+    from sessions_app import selectors
+    from sessions_app.models import Message, Session
+
+    sizes, results = ctx["sizes"], ctx["results"]
+    owner = ctx["main_user"]
+    client = bearer_client(owner)
+    newest_first = ("-updated_at", "-id")
+
+    def api(word):
+        response = client.get("/api/sessions/search", {"q": word, "limit": SEARCH_LIMIT})
+        if response.status_code != 200:
+            raise AssertionError(f"search answered {response.status_code}")
         return [s["id"] for s in response.json()["sessions"]]
 
-    def scan_ids(word):
-        """The plain case-insensitive scan: every message that contains the word, then the newest sessions."""
-        matching = Message.objects.filter(content__icontains=word).values("session_id")
-        sessions = Session.objects.filter(owner=owner, pk__in=matching).order_by("-updated_at", "-id")
-        return list(sessions.values_list("key", flat=True)[:20])
+    def exists_query(word):
+        matching = Message.objects.filter(session=OuterRef("pk"), content__icontains=word)
+        found = Session.objects.filter(owner=owner).filter(Exists(matching)).order_by(*newest_first)
+        return found.values_list("key", flat=True)[:SEARCH_LIMIT]
 
-    def exists_scan_ids(word):
-        """The same scan written as a per-session EXISTS, newest first (it can stop early)."""
-        matching = Message.objects.filter(session_id=OuterRef("pk"), content__icontains=word)
-        sessions = Session.objects.filter(owner=owner).filter(Exists(matching)).order_by("-updated_at", "-id")
-        return list(sessions.values_list("key", flat=True)[:20])
+    def exists_scan(word):
+        with without_trigram_index():
+            return list(exists_query(word))
 
+    def plain_scan(word):
+        with without_trigram_index():
+            return list(Message.objects.filter(content__icontains=word).values_list("session_id", flat=True))
+
+    def newest_of(session_ids):
+        """The owner's 20 newest sessions among those the plain scan found (untimed: only to compare)."""
+        wanted, found = set(session_ids), []
+        for pk, key in (
+            Session.objects.filter(owner=owner)
+            .order_by(*newest_first)
+            .values_list("pk", "key")
+            .iterator(5000)
+        ):
+            if pk in wanted:
+                found.append(key)
+                if len(found) == SEARCH_LIMIT:
+                    break
+        return found
+
+    counts = sizes["search_trials"]
     rows = []
     for label, word in [("rare", RARE_WORD), ("common", COMMON_WORD)]:
-        expected = scan_ids(word)
-        assert api_ids(word) == expected == exists_scan_ids(word), label
-        ours = median_seconds(lambda _: api_ids(word), 7)
-        scan = median_seconds(lambda _: scan_ids(word), 3)
-        exists_scan = median_seconds(lambda _: exists_scan_ids(word), 3)
+        by_api, by_exists, by_plain = api(word), exists_scan(word), newest_of(plain_scan(word))
+        same = by_api == by_exists == by_plain
+        if not same:
+            ctx["errors"].append(
+                f"search {label!r}: API {by_api[:5]}..., EXISTS {by_exists[:5]}..., scan {by_plain[:5]}..."
+            )
+
+        def selector(_, word=word):
+            return selectors.session_search_for_user(user=owner, query=word, limit=SEARCH_LIMIT)
+
+        timed = {
+            "api": median_of(lambda _, w=word: api(w), counts["api"]),
+            "selector": median_of(selector, counts["api"]),
+            "exists": median_of(lambda _, w=word: exists_scan(w), counts["exists"]),
+            "plain": median_of(lambda _, w=word: plain_scan(w), counts["plain"]),
+        }
         rows.append(
             {
                 "word": label,
-                "found": len(expected),
-                "api": ours,
-                "scan": scan,
-                "exists_scan": exists_scan,
-                "speedup": scan / ours,
-                "speedup_vs_exists": exists_scan / ours,
+                "q": word,
+                "found": len(by_api),
+                "same": same,
+                **timed,
+                "speedup_exists": timed["exists"]["median"] / timed["api"]["median"],
+                "speedup_plain": timed["plain"]["median"] / timed["api"]["median"],
+                "matching_messages": Message.objects.filter(content__icontains=word).count()
+                if label == "rare"
+                else None,
             }
         )
-    results["search"] = {"messages": Message.objects.count(), "rows": rows}
-
-
-def figure_pocketpaw(data, sizes, results):
-    venv = BENCH / ".venv-pocketpaw"
-    python = venv / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    install = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "pocketpaw"], capture_output=True, text=True)
-    if install.returncode != 0:
-        results["pocketpaw"] = {"skipped": "the pocketpaw package would not install: " + install.stderr.strip()[-300:]}
-        return
-
-    from sessions_app import selectors, services
-    from sessions_app.models import DeletionRecord
-
-    rows = []
-    for m in sizes["pocketpaw_ms"]:
-        theirs = json.loads(
-            subprocess.run(
-                [str(python), str(BENCH / "pocketpaw_driver.py"), "--sessions", str(m), "--messages", str(MESSAGES_PER_STORE_SESSION)],
-                capture_output=True,
-                text=True,
-                check=True,
-                cwd=BENCH,
-            ).stdout
-        )
-        owner = data.user(f"pocketpaw_{m}")
-        sessions = data.sessions(owner, m, MESSAGES_PER_STORE_SESSION, rare_every=997)
-        victims = iter(sessions)
-        ours = {
-            "delete": median_seconds(
-                lambda s: services.session_delete(session=s, via=DeletionRecord.Via.API), 5, lambda: next(victims)
-            ),
-            "rename": median_seconds(lambda _: services.session_rename(session=sessions[-1], title="Renamed"), 5),
-            "list": median_seconds(lambda _: selectors.session_page_for_user(user=owner, limit=50, offset=0), 5),
-            "search_rare": median_seconds(lambda _: selectors.session_search_for_user(user=owner, query=RARE_WORD, limit=20), 5),
-            "search_common": median_seconds(lambda _: selectors.session_search_for_user(user=owner, query=COMMON_WORD, limit=20), 5),
-        }
-        rows.append({"m": m, "ours": ours, "theirs": theirs})
-    results["pocketpaw"] = {"rows": rows}
-
-
-def figure_pocketpaw_delete_scaling(sizes, results):
-    """PocketPaw's delete of one session of N messages, for the scaling plot."""
-    python = BENCH / ".venv-pocketpaw" / "bin" / "python"
-    if "skipped" in results.get("pocketpaw", {}):
-        return
-    points = []
-    for n in sizes["delete_ns"]:
-        out = subprocess.run(
-            [str(python), str(BENCH / "pocketpaw_driver.py"), "--sessions", "1", "--messages", str(n), "--trials", "1"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=BENCH,
-        ).stdout
-        points.append({"n": n, "delete": json.loads(out)["delete"]})
-    results["pocketpaw_delete_scaling"] = points
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def figure_throughput(data, sizes, results, database_url):
-    from django.db import connections
-
-    owner = data.user("load_owner")
-    token = bearer_client(owner).defaults["HTTP_AUTHORIZATION"]
-    connections.close_all()
-    port = free_port()
-    env = {**os.environ, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2", "DATABASE_URL": database_url}
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "-c", "python:pocketpaw.gunicorn_conf", "pocketpaw.wsgi"],
-        cwd=PROJECT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                connection = HTTPConnection("127.0.0.1", port, timeout=5)
-                connection.request("GET", "/api/health")
-                if connection.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.time() > deadline:
-                raise RuntimeError("gunicorn did not start")
-            time.sleep(0.2)
-        results["throughput"] = run_load(port, token, sizes["throughput_seconds"])
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-def run_load(port, token, seconds):
-    """A fixed number of clients, each looping create, append x3, list, history, delete."""
-    latencies, errors, lock = [], [], threading.Lock()
-    stop_at = time.perf_counter() + seconds
-    headers = {"Authorization": token, "Content-Type": "application/json"}
-    texts = message_texts(seed=9)
-
-    def call(connection, method, path, body, expected):
-        started = time.perf_counter()
-        connection.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
-        response = connection.getresponse()
-        response.read()
-        elapsed = time.perf_counter() - started
-        with lock:
-            latencies.append(elapsed)
-            if response.status != expected:
-                errors.append(f"{method} {path}: {response.status}")
-
-    def client(number):
-        connection = HTTPConnection("127.0.0.1", port, timeout=30)
-        loop = 0
-        while time.perf_counter() < stop_at:
-            key = f"load_{number}_{loop}"
-            loop += 1
-            call(connection, "POST", "/api/sessions", {"id": key}, 201)
-            for role in ["user", "assistant", "user"]:
-                call(connection, "POST", f"/api/sessions/{key}/messages", {"role": role, "content": next(texts)}, 201)
-            call(connection, "GET", "/api/sessions?limit=50", None, 200)
-            call(connection, "GET", f"/api/sessions/{key}/history", None, 200)
-            call(connection, "DELETE", f"/api/sessions/{key}", None, 200)
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(THROUGHPUT_CONCURRENCY)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-    return {
-        "seconds": elapsed,
-        "concurrency": THROUGHPUT_CONCURRENCY,
-        "requests": len(latencies),
-        "rps": len(latencies) / elapsed,
-        "p50_ms": latencies[len(latencies) // 2] * 1000,
-        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
-        "errors": len(errors),
-        "error_samples": errors[:5],
+        log(f"search {label}: " + ", ".join(f"{k} {v['median'] * 1000:.1f} ms" for k, v in timed.items()))
+    matching = Message.objects.filter(session=OuterRef("pk"), content__icontains=RARE_WORD)
+    with without_trigram_index():
+        baseline_plan = explain(exists_query(RARE_WORD)) if connection.vendor == "postgresql" else None
+    results["search"] = {
+        "baseline_plan": baseline_plan,
+        "messages": Message.objects.count(),
+        "owner_messages": Message.objects.filter(session__owner=owner).count(),
+        "owner_sessions": Session.objects.filter(owner=owner).count(),
+        "rows": rows,
+        "plan": explain(
+            Session.objects.filter(owner=owner)
+            .filter(Exists(matching))
+            .order_by(*newest_first)[:SEARCH_LIMIT]
+        ),
+        "profile_rare": profile_top(lambda: api(RARE_WORD), 1),
+        "vendor": connection.vendor,
     }
 
 
-# --- report --------------------------------------------------------------------------------
+def ensure_pocketpaw() -> tuple[Path | None, str]:
+    """bench/.venv-pocketpaw with the `pocketpaw` package from PyPI; (python, note) or (None, why not)."""
+    python = POCKETPAW_VENV / "bin" / "python"
+    # From bench/: in the project root, the service's own `pocketpaw` package would shadow PyPI's.
+    check = [str(python), "-c", "import pocketpaw.memory.file_store"]
+    if python.exists() and subprocess.run(check, capture_output=True, cwd=BENCH).returncode == 0:
+        return python, "already installed"
+    started = time.perf_counter()
+    try:
+        if not python.exists():
+            subprocess.run(
+                [sys.executable, "-m", "venv", str(POCKETPAW_VENV)],
+                check=True,
+                capture_output=True,
+                timeout=300,
+            )
+        log(f"installing pocketpaw from PyPI into {POCKETPAW_VENV}")
+        install = subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "pocketpaw"],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            cwd=BENCH,
+        )
+    except (subprocess.SubprocessError, OSError) as error:
+        return None, f"could not create bench/.venv-pocketpaw or run pip: {error}"
+    if install.returncode != 0 or subprocess.run(check, capture_output=True, cwd=BENCH).returncode != 0:
+        why = " / ".join(line for line in install.stderr.strip().splitlines() if line.startswith("ERROR"))
+        return None, "`pip install pocketpaw` failed: " + (
+            why or install.stderr.strip()[-400:] or "no output"
+        )
+    return python, f"installed in {time.perf_counter() - started:.0f} s"
 
 
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
+def figure_pocketpaw(ctx) -> None:
+    """3. PocketPaw's FileMemoryStore against our service layer, on the same data."""
+    builder, sizes, results = ctx["builder"], ctx["sizes"], ctx["results"]
+    python, note = ensure_pocketpaw()
+    if python is None:
+        results["pocketpaw"] = {"skipped": note}
+        log(f"PocketPaw part skipped: {note}")
+        return
+    trials_count = sizes["pocketpaw_trials"]
+    ms = sizes["pocketpaw_ms"]
+    # Sessions from the middle of the store, none of them one the rare word is in.
+    victims = {m: [i for i in range(m // 2, m) if i not in rare_sessions(m)][:trials_count] for m in ms}
+    spec = {
+        "trials": trials_count,
+        "compare": [{"m": m, "n": MESSAGES_PER_STORE_SESSION, "victims": victims[m]} for m in ms],
+        "scaling": [
+            {"n": n, "others": sizes["pocketpaw_scaling_others"], "trials": 3 if n < 100_000 else 2}
+            for n in sizes["delete_ns"]
+        ],
+    }
+    started = time.perf_counter()
+    theirs = run_json(
+        [str(python), str(BENCH / "pocketpaw_driver.py"), "--spec", json.dumps(spec)], cwd=BENCH
+    )
+    driver_seconds = time.perf_counter() - started
+
+    rows = []
+    for m, their in zip(ms, theirs["compare"], strict=True):
+        ours, found_rare = pocketpaw_twin(builder, m, victims[m], trials_count)
+        if found_rare != their["found"]["rare"]:
+            ctx["errors"].append(
+                f"PocketPaw twin M={m}: rare word found in {found_rare} here, {their['found']['rare']} there"
+            )
+        rows.append({"m": m, "ours": ours, "theirs": their["ops"], "found_rare": found_rare})
+        ratios = (f"{op} {their['ops'][op]['median'] / ours[op]['median']:.1f}x" for op in ours)
+        log(f"pocketpaw M={m:,}: " + ", ".join(ratios))
+    results["pocketpaw"] = {
+        "version": theirs["pocketpaw_version"],
+        "install": note,
+        "rows": rows,
+        "scaling": theirs["scaling"],
+        "driver_seconds": driver_seconds,
+    }
 
 
-def machine_lines(database_url):
-    from django.db import connection
+def pocketpaw_twin(builder, m: int, victims: list[int], trials_count: int) -> tuple[dict, list[int]]:
+    """Our service layer on a copy of PocketPaw's store of M sessions: the same operations, the same order."""
+    from sessions_app import selectors, services
+    from sessions_app.models import DeletionRecord, Session
 
-    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name")), "?")
-    memory_gb = _meminfo_kib("MemTotal") / 1024 / 1024
-    database = f"SQLite {connection.Database.sqlite_version}" if connection.vendor == "sqlite" else None
-    if database is None:
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            database = f"PostgreSQL {cursor.fetchone()[0]}"
-    return [
-        f"- Machine: {os.cpu_count()} cores ({cpu}), {memory_gb:.0f} GiB, {platform.platform()}",
-        f"- Python {platform.python_version()}, Django {__import__('django').get_version()}, {database}",
-        f"- Command: `{' '.join(shlex.quote(a) for a in sys.argv)}`",
-    ]
+    owner = builder.user(f"pocketpaw_twin_{m}")
+    built = builder.sessions(
+        owner,
+        m,
+        MESSAGES_PER_STORE_SESSION,
+        label=f"PocketPaw twin store, M={m:,}",
+        prefix="s",
+        same_as_pocketpaw=True,
+    )
+    keys = [key for _, key in built]
+    mine = Session.objects.filter(owner=owner)
+    picks = iter(victims)
+    renames = iter(range(trials_count))
+
+    def delete(session):
+        services.session_delete(session=session, via=DeletionRecord.Via.API, actor=owner.username)
+
+    def rename(_):
+        t = next(renames)
+        services.session_rename(session=mine.get(key=keys[-1 - t]), title=f"Renamed {t}")
+
+    def listing(_):
+        page, total = selectors.session_page_for_user(user=owner, limit=PAGE, offset=0)
+        assert len(page) == PAGE and total
+
+    def search(word):
+        found = selectors.session_search_for_user(user=owner, query=word, limit=SEARCH_LIMIT)
+        return [s.key for s in found]
+
+    ours = {
+        "delete": median_of(delete, trials_count, prepare=lambda: mine.get(key=keys[next(picks)])),
+        "rename": median_of(rename, trials_count),
+        "list": median_of(listing, trials_count),
+        "search_rare": median_of(lambda _: search(RARE_WORD), trials_count),
+        "search_common": median_of(lambda _: search(COMMON_WORD), trials_count),
+    }
+    return ours, sorted(int(key[1:]) for key in search(RARE_WORD))
 
 
-def _meminfo_kib(field):
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
+def figure_throughput(ctx) -> None:
+    """6. Requests per second under gunicorn (2 workers) with a mix of create, append, list, history, delete."""
+    from django.db import connections
+    from load import Gunicorn, run_load
+
+    builder, sizes = ctx["builder"], ctx["sizes"]
+    tokens = []
+    for i in range(THROUGHPUT_CLIENTS):
+        user = builder.user(f"load_{i}")
+        builder.sessions(
+            user,
+            sizes["throughput_sessions"],
+            MESSAGES_PER_STORE_SESSION,
+            label="load users' sessions",
+            prefix="l",
+        )
+        tokens.append(access_token(user))
+    connections.close_all()
+    runs = {}
+    for name, extra in [("default", {}), ("persistent", {"DATABASE_CONN_MAX_AGE": "60"})]:
+        if name == "persistent" and ctx["mode"] == "quick":
+            continue
+        with Gunicorn(PROJECT, {**os.environ, **ctx["env"], **extra}) as server:
+            before = server.worker_memory_mb()
+            result = run_load(server.port, tokens, sizes["throughput_seconds"])
+            result["workers_before"] = before
+            result["workers_after"] = server.worker_memory_mb()
+            result["conn_max_age"] = extra.get(
+                "DATABASE_CONN_MAX_AGE", os.environ.get("DATABASE_CONN_MAX_AGE", "0 (default)")
+            )
+        runs[name] = result
+        if result["errors"]:
+            ctx["errors"].append(
+                f"throughput ({name}): {result['errors']} errors, e.g. {result['error_samples']}"
+            )
+        log(
+            f"throughput ({name}): {result['rps']:.0f} req/s, p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, {result['errors']} errors"
+        )
+    ctx["results"]["throughput"] = runs
+
+
+def run_json(command, cwd=PROJECT, env=None) -> dict:
+    completed = subprocess.run(
+        command, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=1800
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"{shlex.join(map(str, command[:3]))} ... failed:\n{completed.stderr[-3000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+# --- main --------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, under a minute (what CI runs)")
+    parser.add_argument(
+        "--database",
+        choices=["auto", "sqlite", "postgres"],
+        default="auto",
+        help="sqlite: a new temporary file; postgres: a new database beside DATABASE_URL's; "
+        "auto (default): postgres when DATABASE_URL is a postgres URL, else sqlite",
+    )
+    parser.add_argument(
+        "--output", type=Path, help="the report (default bench/RESULTS.md; with --quick, a temporary file)"
+    )
+    parser.add_argument("--plot", type=Path, help="the PNG (default delete-scaling.png beside the report)")
+    parser.add_argument("--keep-db", action="store_true", help="keep the benchmark's database afterwards")
+    args = parser.parse_args()
+
+    wall_started = time.perf_counter()
+    mode = "quick" if args.quick else "default"
+    scratch = Path(tempfile.mkdtemp(prefix="pocketpaw-bench-"))
+    if args.output:
+        output = args.output
+    elif args.quick:
+        output = Path(tempfile.mkdtemp(prefix="pocketpaw-bench-report-")) / "RESULTS-quick.md"
+    else:
+        output = BENCH / "RESULTS.md"
+    plot_path = args.plot or output.with_name(output.stem.replace("RESULTS", "delete-scaling") + ".png")
+    kind = args.database
+    if kind == "auto":
+        kind = (
+            "postgres"
+            if os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+            else "sqlite"
+        )
+    command_line = shlex.join([sys.executable, *sys.argv])
+    cwd = os.getcwd()
+
+    database = BenchDatabase(kind, scratch, args.keep_db)
+    env = bench_environment(database.url)
+    log(f"{mode} run on {kind} ({database.label}); report: {output}")
+    errors: list[str] = []
+    results: dict = {}
+    ctx = {"mode": mode, "sizes": SIZES[mode], "env": env, "results": results, "errors": errors}
+    steps_seconds = {}
+    try:
+        started = time.perf_counter()
+        configure_django(env)
+        import report
+        from dataset import Builder, after_bulk_load
+
+        ctx["setup_seconds"] = time.perf_counter() - started
+        builder = Builder(TextPool())
+        ctx["builder"] = builder
+        sizes = ctx["sizes"]
+        for i in range(sizes["background_users"]):
+            user = builder.user(f"neighbour_{i}")
+            builder.sessions(
+                user,
+                sizes["background_sessions"],
+                MESSAGES_PER_STORE_SESSION,
+                label="other users' sessions",
+                prefix="n",
+            )
+        after_bulk_load()
+        ctx["main_user"] = builder.user("alice")
+        steps = [
+            ("1. delete scaling", figure_delete_scaling),
+            ("2. store size", figure_store_size),
+            ("4. list", figure_list),
+            ("5. search", figure_search),
+            ("3. PocketPaw", figure_pocketpaw),
+            ("6. throughput", figure_throughput),
+        ]
+        for name, step in steps:
+            step_started = time.perf_counter()
+            try:
+                step(ctx)
+            except Exception:  # noqa: BLE001 - one figure failing must not hide the others
+                errors.append(f"{name} failed:\n{traceback.format_exc()}")
+                log(f"{name} FAILED:\n{traceback.format_exc()}")
+            steps_seconds[name] = time.perf_counter() - step_started
+            log(f"{name} done in {steps_seconds[name]:.0f} s")
+        meta = report.environment_facts(kind, command_line, cwd, mode)
+        meta.update(
+            wall_seconds=time.perf_counter() - wall_started,
+            steps_seconds=steps_seconds,
+            builds=builder.build_log,
+            database_label=database.label,
+            sizes=sizes,
+            setup_seconds=ctx["setup_seconds"],
+        )
+        results["meta"] = meta
+        output.parent.mkdir(parents=True, exist_ok=True)
+        plot_path.parent.mkdir(parents=True, exist_ok=True)
+        report.plot(results, plot_path)
+        output.write_text(report.markdown(results, errors, plot_path, output))
+        output.with_suffix(".json").write_text(
+            json.dumps({"results": results, "errors": errors}, indent=2, default=str)
+        )
+        log(f"wrote {output} and {plot_path} in {meta['wall_seconds']:.0f} s")
+    except Exception:  # noqa: BLE001
+        errors.append(traceback.format_exc())
+        log(f"FAILED:\n{traceback.format_exc()}")
+    finally:
+        try:
+            from django.db import connections
+
+            connections.close_all()
+        except Exception:  # noqa: BLE001
+            pass
+        database.drop()
+    if errors:
+        log(f"{len(errors)} error(s): see the report")
+        return 1
     return 0
 
 
-def ms(seconds):
-    return f"{seconds * 1000:.2f} ms"
-
-
-def report(results, database_url, mode, wall_seconds, plot_name) -> str:
-    lines = [f"# Benchmark results ({mode})", "", *machine_lines(database_url), f"- Wall time of the run: {wall_seconds:.0f} s", ""]
-    lines += ["## 1. Delete vs the bare SQL that removes the same rows", "", "| N messages | API DELETE | bare SQL | ratio | target |", "| --- | --- | --- | --- | --- |"]
-    for row in results["delete_scaling"]:
-        last = row is results["delete_scaling"][-1]
-        target = f"≤ 1.2: {verdict(row['ratio'] <= 1.2)}" if last else "-"
-        lines.append(f"| {row['n']:,} | {ms(row['api'])} | {ms(row['raw'])} | {row['ratio']:.2f} | {target} |")
-    last = results["delete_scaling"][-1]
-    lines += ["", "At small N the fixed cost of the request dominates: the token check, three short queries, the "
-              "audit record and, after the commit, the WAL checkpoint that keeps the delete permanent (docs/deletion.md). "
-              "The target is set where the rows themselves dominate. Medians of a few trials on a shared machine: "
-              "expect a few tenths of variation between runs.", "",
-              f"Memory of the process serving one API delete of {last['n']:,} messages: peak RSS grew {last['rss_growth_mb']:.2f} MB "
-              f"(kernel's VmHWM), Python allocations peaked at {last['traced_peak_mb']:.2f} MB (tracemalloc); target < 5 MB: "
-              f"{verdict(last['rss_growth_mb'] < 5)}.", ""]
-    store = results["store_size"]
-    lines += ["## 2. Delete does not care how big the store is", "",
-              f"Deleting a session of {store['n']:,} messages with {store['small_m']:,} other sessions: {ms(store['small'])}; "
-              f"with {store['big_m']:,}: {ms(store['big'])}. Ratio {store['ratio']:.2f}, target ≤ 1.3: {verdict(store['ratio'] <= 1.3)}. "
-              f"(Building the {store['big_m'] - store['small_m']:,} extra sessions took {store['build_seconds']:.0f} s.)", ""]
-    lines += ["## 3. Against PocketPaw's own FileMemoryStore", ""]
-    pocketpaw = results["pocketpaw"]
-    if "skipped" in pocketpaw:
-        lines += [f"Skipped: {pocketpaw['skipped']}", ""]
-    else:
-        lines += ["| sessions (10 messages each) | operation | this service | PocketPaw | PocketPaw ÷ ours | faster? |", "| --- | --- | --- | --- | --- | --- |"]
-        for row in pocketpaw["rows"]:
-            for op in ["delete", "rename", "list", "search_rare", "search_common"]:
-                ratio = row["theirs"][op] / row["ours"][op]
-                lines.append(f"| {row['m']:,} | {op} | {ms(row['ours'][op])} | {ms(row['theirs'][op])} | {ratio:.1f}× | {verdict(ratio > 1)} |")
-        lines.append("")
-    listing = results["list"]
-    lines += ["## 4. List", "",
-              f"`GET /api/sessions?limit=50` for a user with {listing['sessions']:,} sessions: {ms(listing['api'])} in {listing['queries']} queries "
-              f"(authentication, page, total); one indexed `SELECT ... ORDER BY updated_at DESC LIMIT 50`: {ms(listing['raw'])}. "
-              f"Ratio {listing['ratio']:.2f}, target ≤ 3: {verdict(listing['ratio'] <= 3)}. The query count is pinned by "
-              "`tests/test_api_browse.py::test_list_query_count_does_not_grow_with_sessions`.", "",
-              f"Where the time goes: `total` (a `COUNT(*)` over the user's sessions, which grows with them) takes "
-              f"{ms(listing['count'])}; the page of 50 through the ORM, model instances included, {ms(listing['page'])}; "
-              f"the remaining {ms(max(0.0, listing['api'] - listing['count'] - listing['page']))} is the request itself "
-              "(JWT check and its user query, DRF, serialising 50 sessions, JSON). The bare `SELECT` does none of that, "
-              "so 3× of it is out of reach for any Django view; a per-user session counter would take the `COUNT(*)` out.", ""]
-    search = results["search"]
-    lines += ["## 5. Search", "", f"Over {search['messages']:,} messages, the same 20 sessions found by every method:", "",
-              "| word | sessions found | API search | plain icontains scan | speed-up | per-session EXISTS scan | speed-up | target ≥ 10× |",
-              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for row in search["rows"]:
-        lines.append(f"| {row['word']} | {row['found']} | {ms(row['api'])} | {ms(row['scan'])} | {row['speedup']:.1f}× | "
-                     f"{ms(row['exists_scan'])} | {row['speedup_vs_exists']:.1f}× | {verdict(row['speedup'] >= 10)} |")
-    lines += ["", "Search reads the user's sessions newest first and asks of each whether a message matches, so a common word "
-              "stops after 20 sessions. A rare word has to read every message: on SQLite there is deliberately no "
-              "full-text index, because keeping deleted text out of an FTS5 index (its `secure-delete`) cost about 2.5 ms "
-              "per deleted message in our measurements, which would make deleting a 100,000-message session take minutes "
-              "(see `sessions_app/search.py`, `docs/deletion.md`). PostgreSQL has a `pg_trgm` GIN index for it.", ""]
-    load = results["throughput"]
-    lines += ["## 6. Throughput under gunicorn (2 workers)", "",
-              f"{load['concurrency']} clients on loopback for {load['seconds']:.0f} s, each looping create, 3 appends, list, history, delete: "
-              f"{load['requests']:,} requests, {load['rps']:.0f} requests/s, p50 {load['p50_ms']:.1f} ms, p99 {load['p99_ms']:.1f} ms, "
-              f"{load['errors']} errors (target 0: {verdict(load['errors'] == 0)}). {', '.join(load['error_samples'])}", ""]
-    lines += [f"![Delete time against session size]({plot_name})", ""]
-    return "\n".join(lines)
-
-
-def plot(results, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(7, 4.5))
-    ns = [row["n"] for row in results["delete_scaling"]]
-    axes.plot(ns, [row["api"] * 1000 for row in results["delete_scaling"]], "o-", label="this service (DELETE /api/sessions/{id})")
-    axes.plot(ns, [row["raw"] * 1000 for row in results["delete_scaling"]], "s--", label="bare SQL DELETEs")
-    if results.get("pocketpaw_delete_scaling"):
-        points = results["pocketpaw_delete_scaling"]
-        axes.plot([p["n"] for p in points], [p["delete"] * 1000 for p in points], "^:", label="PocketPaw FileMemoryStore")
-    axes.set_xscale("log")
-    axes.set_yscale("log")
-    axes.set_xlabel("messages in the deleted session")
-    axes.set_ylabel("delete time (ms, median)")
-    axes.set_title("Delete time against session size")
-    axes.grid(True, which="both", alpha=0.3)
-    axes.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, under a minute")
-    parser.add_argument("--output", type=Path, help="the report (default bench/RESULTS.md, or a temporary file with --quick)")
-    parser.add_argument("--plot", type=Path, help="the PNG (default bench/delete-scaling.png, or a temporary file with --quick)")
-    args = parser.parse_args()
-    mode = "quick" if args.quick else "default"
-    scratch = Path(tempfile.mkdtemp(prefix="pocketpaw-bench-"))
-    output = args.output or (scratch / "RESULTS.md" if args.quick else BENCH / "RESULTS.md")
-    plot_path = args.plot or (scratch / "delete-scaling.png" if args.quick else BENCH / "delete-scaling.png")
-    database_url = os.environ.get("DATABASE_URL") if os.environ.get("DATABASE_URL", "").startswith("postgres") else f"sqlite:///{scratch / 'bench.sqlite3'}"
-
-    started = time.perf_counter()
-    configure_django(database_url)
-    sizes = SIZES[mode]
-    data = Data()
-    results = {}
-    steps = [
-        ("delete scaling", lambda: figure_delete_scaling(data, sizes, results)),
-        ("store size", lambda: results.setdefault("_store", figure_store_size(data, sizes, results))),
-        ("list", lambda: figure_list(*results["_store"], results)),
-        ("search", lambda: figure_search(*results["_store"], results)),
-        ("pocketpaw", lambda: figure_pocketpaw(data, sizes, results)),
-        ("pocketpaw delete scaling", lambda: figure_pocketpaw_delete_scaling(sizes, results)),
-        ("throughput", lambda: figure_throughput(data, sizes, results, database_url)),
-    ]
-    for name, step in steps:
-        step_started = time.perf_counter()
-        step()
-        print(f"bench: {name} done in {time.perf_counter() - step_started:.0f} s", file=sys.stderr, flush=True)
-    results.pop("_store")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    plot_path.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(report(results, database_url, mode, time.perf_counter() - started, plot_path.name))
-    plot(results, plot_path)
-    (output.with_suffix(".json")).write_text(json.dumps(results, indent=2, default=str))
-    print(f"bench: wrote {output} and {plot_path}", file=sys.stderr)
-
-
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,0 +1,220 @@
+"""Throughput under the production server: gunicorn on loopback and a fixed-concurrency load.
+
+Only 127.0.0.1, bounded in time (`seconds`) and in requests (MAX_REQUESTS).
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.client import HTTPConnection
+from pathlib import Path
+
+from corpus import TextPool
+
+MAX_REQUESTS = 500_000
+REQUEST_TIMEOUT = 30
+# One client loop: what PocketPaw's web client does in one short conversation.
+LOOP = ["create", "append", "append", "append", "list", "history", "delete"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def status_kib(pid: int, field: str) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+class Gunicorn:
+    """`gunicorn -c python:pocketpaw.gunicorn_conf pocketpaw.wsgi`, as `make serve` runs it."""
+
+    def __init__(self, project: Path, env: dict, workers: int = 2):
+        self.port = free_port()
+        self.command = [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "-c",
+            "python:pocketpaw.gunicorn_conf",
+            "pocketpaw.wsgi",
+        ]
+        self.env = {**env, "BIND": f"127.0.0.1:{self.port}", "WEB_CONCURRENCY": str(workers)}
+        self.project = project
+        self.workers = workers
+        self.process = None
+
+    def __enter__(self):
+        # Its log (one JSON line per request) is formatted and written as in production, then dropped.
+        self.process = subprocess.Popen(
+            self.command, cwd=self.project, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
+            try:
+                connection = HTTPConnection("127.0.0.1", self.port, timeout=5)
+                connection.request("GET", "/api/health")
+                ok = connection.getresponse().status == 200
+                connection.close()
+                if ok and len(children(self.process.pid)) >= self.workers:
+                    return self
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("gunicorn did not answer /api/health within 60 s")
+            time.sleep(0.2)
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def worker_memory_mb(self) -> list[dict]:
+        return [
+            {
+                "pid": pid,
+                "rss_mb": (status_kib(pid, "VmRSS") or 0) / 1024,
+                "peak_mb": (status_kib(pid, "VmHWM") or 0) / 1024,
+            }
+            for pid in children(self.process.pid)
+        ]
+
+
+def cpu_times() -> tuple[int, int]:
+    """(all, idle) jiffies of the whole machine, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return sum(values), values[3] + values[4]
+
+
+def percentile(sorted_values, fraction):
+    if not sorted_values:
+        return float("nan")
+    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * fraction))]
+
+
+def run_load(port: int, tokens: list[str], seconds: float) -> dict:
+    """len(tokens) clients (one user each), each looping LOOP on its own keep-alive connection."""
+    pool = TextPool(seed=9, size=512)
+    lock = threading.Lock()
+    latencies: dict[str, list[float]] = {op: [] for op in set(LOOP)}
+    errors: list[str] = []
+    count = [0]
+    stop_at = time.perf_counter() + seconds
+
+    def client(number: int, token: str):
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        connection = HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
+        loop = 0
+        while True:
+            key = f"load_{number}_{loop}"
+            for step, op in enumerate(LOOP):
+                if time.perf_counter() >= stop_at or count[0] >= MAX_REQUESTS:
+                    if step:  # leave nothing behind half done
+                        call(
+                            connection,
+                            headers,
+                            "delete",
+                            "DELETE",
+                            f"/api/sessions/{key}",
+                            None,
+                            200,
+                            timed=False,
+                        )
+                    connection.close()
+                    return
+                if op == "create":
+                    call(connection, headers, op, "POST", "/api/sessions", {"id": key}, 201)
+                elif op == "append":
+                    role = "user" if step % 2 else "assistant"
+                    content = pool.text(number * 1000 + loop * 3 + step)
+                    call(
+                        connection,
+                        headers,
+                        op,
+                        "POST",
+                        f"/api/sessions/{key}/messages",
+                        {"role": role, "content": content},
+                        201,
+                    )
+                elif op == "list":
+                    call(connection, headers, op, "GET", "/api/sessions?limit=50", None, 200)
+                elif op == "history":
+                    call(connection, headers, op, "GET", f"/api/sessions/{key}/history?limit=50", None, 200)
+                else:
+                    call(connection, headers, op, "DELETE", f"/api/sessions/{key}", None, 200)
+            loop += 1
+
+    def call(connection, headers, op, method, path, body, expected, timed=True):
+        started = time.perf_counter()
+        try:
+            connection.request(
+                method, path, body=json.dumps(body) if body is not None else None, headers=headers
+            )
+            response = connection.getresponse()
+            response.read()
+            status = response.status
+        except (OSError, Exception) as error:  # noqa: BLE001 - any failure is counted, not raised
+            status = f"{type(error).__name__}: {error}"
+            connection.close()
+        elapsed = time.perf_counter() - started
+        with lock:
+            count[0] += 1
+            if timed:
+                latencies[op].append(elapsed)
+            if status != expected:
+                errors.append(f"{method} {path} -> {status}")
+
+    threads = [threading.Thread(target=client, args=(i, token)) for i, token in enumerate(tokens)]
+    cpu_before = cpu_times()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(seconds + 4 * REQUEST_TIMEOUT)
+    elapsed = time.perf_counter() - started
+    cpu_after = cpu_times()
+    everything = sorted(x for values in latencies.values() for x in values)
+    per_op = {}
+    for op, values in latencies.items():
+        values.sort()
+        per_op[op] = {
+            "requests": len(values),
+            "p50_ms": percentile(values, 0.50) * 1000,
+            "p99_ms": percentile(values, 0.99) * 1000,
+            "max_ms": (values[-1] if values else float("nan")) * 1000,
+        }
+    return {
+        "seconds": elapsed,
+        "concurrency": len(tokens),
+        "requests": count[0],
+        "rps": count[0] / elapsed,
+        "p50_ms": percentile(everything, 0.50) * 1000,
+        "p99_ms": percentile(everything, 0.99) * 1000,
+        "errors": len(errors),
+        "error_samples": errors[:5],
+        "per_op": per_op,
+        "client_pid": os.getpid(),
+        # Of all the machine's CPU time during the load (server and clients together), the busy part.
+        "cpu_busy": 1 - (cpu_after[1] - cpu_before[1]) / max(1, cpu_after[0] - cpu_before[0]),
+    }

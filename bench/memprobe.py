@@ -1,0 +1,139 @@
+"""How much memory one delete costs the process that serves it, measured in a fresh process.
+
+Run by run.py with the benchmark's environment (same DATABASE_URL). It warms the
+whole request path up on a small session first (imports, URL resolver, the
+serializer and renderer, the on-commit purge), so that what is left to grow
+during the measured delete is the delete itself. Then it resets the kernel's
+peak-RSS mark (VmHWM, via /proc/self/clear_refs), runs one delete and reports:
+
+- rss_growth_kib: VmHWM after the delete minus VmRSS just before it (the kernel's
+  own accounting of this process: Python objects, malloc arenas, SQLite's page cache);
+- maxrss_growth_kib: the same from resource.getrusage's ru_maxrss, which cannot be
+  reset, so it only shows growth beyond the warm-up's peak (a lower bound);
+- traced_peak_kib (with --tracemalloc): the peak of Python's own allocations.
+
+Prints one JSON object.
+"""
+
+import argparse
+import gc
+import json
+import os
+import resource
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH.parent))
+sys.path.insert(0, str(BENCH))
+
+
+RSS_KINDS = ["RssAnon", "RssFile", "RssShmem"]
+
+
+def status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def reset_peak() -> bool:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--owner", required=True)
+    parser.add_argument("--key", required=True, help="the session to delete")
+    parser.add_argument("--how", choices=["api", "raw"], default="api")
+    parser.add_argument("--tracemalloc", action="store_true")
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.db import connection, transaction
+    from django.test import Client
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from sessions_app import services
+    from sessions_app.models import Message, Session
+
+    owner = get_user_model().objects.get(username=args.owner)
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(owner).access_token}")
+    victim = Session.objects.get(owner=owner, key=args.key)
+
+    def api_delete(key):
+        response = client.delete(f"/api/sessions/{key}")
+        assert response.status_code == 200, response.content
+
+    def raw_delete(pk):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("DELETE FROM sessions_app_message WHERE session_id = %s", [pk])
+            cursor.execute("DELETE FROM sessions_app_session WHERE id = %s", [pk])
+
+    # Warm-up: the same path on a session of a few messages.
+    for _ in range(2):
+        warm = services.session_create(owner=owner)
+        for i in range(3):
+            services.message_create(session=warm, role="user", content=f"warm-up message {i}")
+        if args.how == "api":
+            assert client.get(f"/api/sessions/{warm.key}").status_code == 200
+            api_delete(warm.key)
+        else:
+            raw_delete(warm.pk)
+    gc.collect()
+
+    if args.tracemalloc:
+        tracemalloc.start()
+    peak_reset = reset_peak()
+    rss_before, hwm_before = status_kib("VmRSS"), status_kib("VmHWM")
+    kinds_before = {kind: status_kib(kind) for kind in RSS_KINDS}
+    maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    if args.how == "api":
+        api_delete(victim.key)
+    else:
+        raw_delete(victim.pk)
+    seconds = time.perf_counter() - started
+    hwm_after, rss_after = status_kib("VmHWM"), status_kib("VmRSS")
+    kinds_after = {kind: status_kib(kind) for kind in RSS_KINDS}
+    maxrss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    traced_peak = tracemalloc.get_traced_memory()[1] if args.tracemalloc else None
+    if args.tracemalloc:
+        tracemalloc.stop()
+    assert not Message.objects.filter(session_id=victim.pk).exists()
+
+    print(
+        json.dumps(
+            {
+                "how": args.how,
+                "seconds": seconds,
+                "peak_reset": peak_reset,
+                "rss_before_kib": rss_before,
+                "hwm_before_kib": hwm_before,
+                "hwm_after_kib": hwm_after,
+                "rss_after_kib": rss_after,
+                # Without the reset, the peak may predate the delete: growth is then a lower bound.
+                "rss_growth_kib": hwm_after - (rss_before if peak_reset else hwm_before),
+                "maxrss_growth_kib": maxrss_after - maxrss_before,
+                "traced_peak_kib": traced_peak / 1024 if traced_peak is not None else None,
+                # Where resident memory is after the delete against before: the heap (anonymous),
+                # mapped files (the SQLite library, WAL index) and shared memory.
+                "rss_kinds_delta_kib": {kind: kinds_after[kind] - kinds_before[kind] for kind in RSS_KINDS},
+                "pid": os.getpid(),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""Medians of repeated trials, and this process's memory from the kernel's accounting."""
+
+import statistics
+import time
+from pathlib import Path
+
+
+def trials(variants: dict, count: int) -> dict:
+    """Time each variant `count` times, interleaved (A B, B A, A B, ...) so drift hits all alike.
+
+    `variants` maps a name to (prepare, run): prepare() is untimed and returns what
+    run(prepared) works on; either may be None. Returns {name: {"median", "times"}}.
+    """
+    names = list(variants)
+    times = {name: [] for name in names}
+    for trial in range(count):
+        for name in names if trial % 2 == 0 else reversed(names):
+            prepare, run = variants[name]
+            prepared = prepare() if prepare else None
+            started = time.perf_counter()
+            run(prepared)
+            times[name].append(time.perf_counter() - started)
+    return {name: {"median": statistics.median(values), "times": values} for name, values in times.items()}
+
+
+def median_of(run, count: int, prepare=None) -> dict:
+    return trials({"only": (prepare, run)}, count)["only"]
+
+
+def status_kib(field: str, pid: str = "self") -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def meminfo_kib(field: str) -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
