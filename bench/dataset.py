@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from sessions_app.models import Message, Session
+from sessions_app.services import session_totals_adjust
 
 # Rows per INSERT on PostgreSQL; Django caps it on SQLite (999 bound parameters).
 INSERT_BATCH = 2_000
@@ -81,6 +82,7 @@ class Builder:
                         )
                     )
                 sessions = Session.objects.bulk_create([s for s, _, _ in rows], batch_size=INSERT_BATCH)
+                session_totals_adjust(changes={owner.pk: len(sessions)})
                 Message.objects.bulk_create(
                     (
                         Message(
@@ -111,6 +113,7 @@ class Builder:
             updated_at=self.clock,
             message_count=messages,
         )
+        session_totals_adjust(changes={owner.pk: 1})
         for first in range(0, messages, ROWS_PER_TRANSACTION):
             with transaction.atomic():
                 Message.objects.bulk_create(

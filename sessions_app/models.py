@@ -51,6 +51,25 @@ class Session(models.Model):
         return f"Session {self.key}"
 
 
+class SessionTotal(models.Model):
+    """How many sessions an owner has, so that the session list never counts them.
+
+    Kept in step by the services in the same transaction as each create and
+    delete. An owner without a row is counted instead (selectors.py).
+    """
+
+    owner = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="session_total",
+    )
+    sessions = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.sessions} sessions of user {self.owner_id}"
+
+
 class Message(models.Model):
     class Role(models.TextChoices):
         USER = "user", "User"

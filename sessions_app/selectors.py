@@ -4,7 +4,7 @@ from django.db import DatabaseError, connection
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Substr
 
-from .models import DeletionRecord, Message, Session
+from .models import DeletionRecord, Message, Session, SessionTotal
 
 SEARCH_MATCH_LENGTH = 200
 
@@ -34,7 +34,13 @@ def session_page_for_user(
     """One page of the user's sessions, most recent activity first, and how many there are."""
     sessions = session_list_for_user(user=user)
     page = list(sessions.order_by("-updated_at", "-id")[offset : offset + limit])
-    return page, sessions.count()
+    return page, session_total_for_user(user=user)
+
+
+def session_total_for_user(*, user: AbstractBaseUser) -> int:
+    """How many sessions the user has: their SessionTotal, or a count where there is none."""
+    total = SessionTotal.objects.filter(owner=user).values_list("sessions", flat=True).first()
+    return session_list_for_user(user=user).count() if total is None else total
 
 
 def message_history(*, session: Session, limit: int) -> list[Message]:

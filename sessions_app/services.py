@@ -1,11 +1,14 @@
 """Writes. The API, the admin and the management command all change data through these."""
 import secrets
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Case, Exists, F, OuterRef, PositiveBigIntegerField, QuerySet, Value, When
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from .models import (
@@ -14,6 +17,7 @@ from .models import (
     DeletionRecord,
     Message,
     Session,
+    SessionTotal,
 )
 from .selectors import SessionNotFound
 from .storage import purge_deleted_bytes
@@ -57,6 +61,7 @@ def session_create(
     try:
         with transaction.atomic():
             session.save(force_insert=True)
+            session_totals_adjust(changes={session.owner_id: 1})
     except IntegrityError:
         raise SessionAlreadyExists(session.key) from None
     return session
@@ -138,6 +143,7 @@ def sessions_delete(*, sessions: QuerySet[Session], via: str, actor: str = "") -
     )
     deleted_at = timezone.now()
     deleted_sessions = deleted_messages = 0
+    deleted_per_owner = Counter(owner_id for _, _, owner_id, _, _ in locked)
     for start in range(0, len(locked), DELETE_BATCH_SIZE):
         batch = locked[start : start + DELETE_BATCH_SIZE]
         batch_pks = [pk for pk, *_ in batch]
@@ -162,5 +168,50 @@ def sessions_delete(*, sessions: QuerySet[Session], via: str, actor: str = "") -
             for _, key, owner_id, owner_username, message_count in batch
         )
     if locked:
+        session_totals_adjust(changes={owner: -count for owner, count in deleted_per_owner.items()})
         transaction.on_commit(purge_deleted_bytes)
     return DeletionResult(sessions=deleted_sessions, messages=deleted_messages)
+
+
+def session_totals_adjust(*, changes: Mapping[int, int]) -> None:
+    """Add to each owner's SessionTotal the sessions just created (+) or deleted (-).
+
+    Runs inside the caller's transaction, after its inserts or deletes. Bulk loads
+    that bypass session_create call it too.
+    """
+    decreases = {owner_id: -change for owner_id, change in changes.items() if change < 0}
+    if decreases:
+        counter = PositiveBigIntegerField()
+        decrease = Case(
+            *(When(owner_id=owner_id, then=Value(n)) for owner_id, n in decreases.items()),
+            default=Value(0),
+            output_field=counter,
+        )
+        # Never below zero: a total that had drifted must not make a delete fail.
+        SessionTotal.objects.filter(owner_id__in=decreases).update(
+            sessions=Greatest(F("sessions") - decrease, Value(0), output_field=counter)
+        )
+    for owner_id, change in changes.items():
+        if change > 0:
+            _session_total_increase(owner_id, change)
+
+
+def _session_total_increase(owner_id: int, by: int) -> None:
+    if SessionTotal.objects.filter(owner_id=owner_id).update(sessions=F("sessions") + by):
+        return
+    # The owner's first counted session: start from the sessions there are, which
+    # include the ones this transaction has just inserted. Locking them waits out
+    # a delete still in flight, which finds no total to lower and would otherwise
+    # leave its sessions in this count.
+    try:
+        with transaction.atomic():
+            existing = len(
+                Session.objects.filter(owner_id=owner_id)
+                .order_by("pk")
+                .select_for_update()
+                .values_list("pk", flat=True)
+            )
+            SessionTotal.objects.create(owner_id=owner_id, sessions=existing)
+    except IntegrityError:
+        # A concurrent create made the row first; our sessions are not in it yet.
+        SessionTotal.objects.filter(owner_id=owner_id).update(sessions=F("sessions") + by)

@@ -13,7 +13,7 @@ import pytest
 import requests
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from sessions_app.models import Message, Session
+from sessions_app.models import Message, Session, SessionTotal
 
 from .factories import SessionFactory, UserFactory, session_with_messages
 
@@ -142,3 +142,20 @@ def test_two_creates_of_the_same_id_at_once_answer_201_and_409(api):
         assert list(Session.objects.filter(key=key).values_list("title", flat=True)) == [
             winner.json()["title"]
         ]
+
+
+def test_creates_and_deletes_at_once_keep_the_total_exact(api):
+    for round_ in range(ROUNDS):
+        SessionFactory(owner=api.owner, key=f"old_{round_}")
+        # No total yet: the racing creates must also settle who writes the first one.
+        SessionTotal.objects.filter(owner=api.owner).delete()
+
+        responses = all_at_once(
+            lambda: api.request("POST", "/api/sessions", json={"id": f"a_{round_}"}),
+            lambda: api.request("POST", "/api/sessions", json={"id": f"b_{round_}"}),
+            lambda: api.request("DELETE", f"/api/sessions/old_{round_}"),
+        )
+
+        assert sorted(r.status_code for r in responses) == [200, 201, 201], round_
+        listed = api.request("GET", "/api/sessions").json()["total"]
+        assert listed == Session.objects.filter(owner=api.owner).count(), round_

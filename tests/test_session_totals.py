@@ -1,0 +1,107 @@
+"""The list's `total`: read from each owner's SessionTotal, kept in step with every create and delete."""
+import importlib
+import io
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from sessions_app import services
+from sessions_app.models import Session, SessionTotal
+
+from .factories import SessionFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def listed_total(client) -> int:
+    return client.get("/api/sessions").json()["total"]
+
+
+def test_total_counts_sessions_created_through_the_api(auth_client):
+    for key in ("a", "b", "c"):
+        auth_client.post("/api/sessions", {"id": key}, format="json")
+    assert listed_total(auth_client) == 3
+
+
+def test_total_falls_after_an_api_delete(auth_client, user):
+    SessionFactory.create_batch(3, owner=user)
+    auth_client.delete(f"/api/sessions/{Session.objects.first().key}")
+    assert listed_total(auth_client) == 2
+
+
+def test_total_falls_after_a_bulk_delete(auth_client, user):
+    SessionFactory(owner=user, key="a")
+    SessionFactory(owner=user, key="b")
+    SessionFactory(owner=user, key="c")
+    auth_client.post("/api/sessions/bulk-delete", {"ids": ["a", "b"]}, format="json")
+    assert listed_total(auth_client) == 1
+
+
+def test_total_falls_after_the_delete_session_command(auth_client, user):
+    SessionFactory(owner=user, key="a")
+    SessionFactory(owner=user, key="b")
+    call_command("delete_session", "a", "--noinput", stdout=io.StringIO())
+    assert listed_total(auth_client) == 1
+
+
+def test_a_delete_across_owners_lowers_each_owners_own_total(user, other_user):
+    SessionFactory.create_batch(3, owner=user)
+    SessionFactory.create_batch(2, owner=other_user)
+    doomed = [
+        *Session.objects.filter(owner=user).values_list("pk", flat=True)[:2],
+        *Session.objects.filter(owner=other_user).values_list("pk", flat=True)[:1],
+    ]
+    services.sessions_delete(sessions=Session.objects.filter(pk__in=doomed), via="command")
+    totals = dict(SessionTotal.objects.values_list("owner__username", "sessions"))
+    assert totals == {"alice": 1, "bob": 1}
+
+
+def test_list_reads_the_total_instead_of_counting(auth_client, user):
+    SessionFactory.create_batch(3, owner=user)
+    with CaptureQueriesContext(connection) as queries:
+        auth_client.get("/api/sessions")
+    assert not [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+
+
+def test_an_owner_without_a_total_is_counted(auth_client, user):
+    Session.objects.bulk_create(Session(owner=user, key=f"s{i}") for i in range(4))
+    assert listed_total(auth_client) == 4
+
+
+def test_the_first_counted_create_includes_sessions_already_there(auth_client, user):
+    Session.objects.bulk_create(Session(owner=user, key=f"s{i}") for i in range(4))
+    auth_client.post("/api/sessions", {"id": "new"}, format="json")
+    assert SessionTotal.objects.get(owner=user).sessions == 5
+
+
+def test_a_total_that_drifted_to_zero_does_not_block_a_delete(auth_client, user):
+    SessionFactory(owner=user, key="a")
+    SessionTotal.objects.filter(owner=user).update(sessions=0)
+    response = auth_client.delete("/api/sessions/a")
+    assert (response.status_code, listed_total(auth_client)) == (200, 0)
+
+
+def test_a_failed_create_leaves_the_total_alone(auth_client, user):
+    auth_client.post("/api/sessions", {"id": "a"}, format="json")
+    auth_client.post("/api/sessions", {"id": "a"}, format="json")
+    assert listed_total(auth_client) == 1
+
+
+def test_deleting_a_user_removes_their_total(user):
+    SessionFactory(owner=user)
+    user.delete()
+    assert not SessionTotal.objects.exists()
+
+
+def test_the_migration_counts_the_sessions_that_exist(user, other_user):
+    SessionFactory.create_batch(3, owner=user)
+    SessionFactory(owner=other_user)
+    UserFactory(username="carol")
+    SessionTotal.objects.all().delete()
+    migration = importlib.import_module("sessions_app.migrations.0005_session_total")
+    migration.count_existing_sessions(apps, connection.schema_editor())
+    totals = dict(SessionTotal.objects.values_list("owner__username", "sessions"))
+    assert totals == {"alice": 3, "bob": 1}
