@@ -357,7 +357,7 @@ def figure_list(ctx) -> None:
     from rest_framework_simplejwt.authentication import JWTAuthentication
 
     from sessions_app import selectors
-    from sessions_app.models import Session
+    from sessions_app.models import Session, SessionTotal
     from sessions_app.serializers import SessionListItemSerializer
 
     builder, sizes = ctx["builder"], ctx["sizes"]
@@ -427,6 +427,8 @@ def figure_list(ctx) -> None:
 
     parts = {
         "page_orm": median_of(lambda _: list(mine.order_by("-updated_at", "-id")[:PAGE]), count)["median"],
+        "total": median_of(lambda _: selectors.session_total_for_user(user=owner), count)["median"],
+        # What the total cost before SessionTotal: a count of the user's index entries.
         "count_orm": median_of(lambda _: mine.count(), count)["median"],
         "serialize": median_of(lambda _: SessionListItemSerializer(page, many=True).data, count)["median"],
         "lean_page": median_of(lean_page, count)["median"],
@@ -442,6 +444,7 @@ def figure_list(ctx) -> None:
         "ratio": main["api"]["median"] / main["raw"]["median"],
         "parts": parts,
         "plan_page": explain(mine.order_by("-updated_at", "-id")[:PAGE]),
+        "plan_total": explain(SessionTotal.objects.filter(owner=owner).values_list("sessions")),
         "plan_count": count_plan(owner),
         "profile": profile_top(api, 20),
     }
