@@ -6,10 +6,12 @@ a rare word needs every message read, or an index of them:
 
 - PostgreSQL: pg_trgm with a GIN index on UPPER(content), the expression Django's
   icontains compares, so the planner answers a rare word from the index.
-- SQLite: no index. An FTS5 trigram table was tried and measured (bench/RESULTS.md):
-  keeping deleted text out of it (FTS5's secure-delete) costs about 2.5 ms per
-  deleted message, which made deleting a 100,000-message session take minutes,
-  and without secure-delete the deleted text stays in the index's old segments.
+- SQLite: no index. An FTS5 trigram table kept by triggers was built and measured
+  (bench/fts5_experiment.py, 5,000 sessions): it answers a rare word 30 to 50x
+  faster, but deleting costs 58 us per message instead of 2 (the index has to
+  tokenize what it forgets), and the deleted text's trigrams stay in the index's
+  older segments until a merge; with FTS5's secure-delete, which removes them at
+  once, a delete costs 35 ms per message, minutes for a 100,000-message session.
   Fast, permanent deletes come first; a rare word is a scan of the messages.
 """
 
