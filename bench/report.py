@@ -1,4 +1,4 @@
-"""The benchmark's report (Markdown) and its plot. Call only after django.setup()."""
+"""The benchmark's report (Markdown) and its plot. Call its functions, except git_facts, only after django.setup()."""
 
 import os
 import platform
@@ -15,7 +15,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 # --- facts about the run ----------------------------------------------------------------------
 
 
-def environment_facts(kind: str, command_line: str, cwd: str, mode: str) -> dict:
+def environment_facts(kind: str, command_line: str, cwd: str, mode: str, git_at_start: dict) -> dict:
     import django
     import rest_framework
     from django.db import connection
@@ -38,7 +38,8 @@ def environment_facts(kind: str, command_line: str, cwd: str, mode: str) -> dict
         "command": command_line,
         "cwd": cwd,
         "vendor": connection.vendor,
-        "git": git_facts(),
+        # The code as the run found it; later edits are flagged rather than recorded as what ran.
+        "git": {**git_at_start, "changed_during_run": git_facts() != git_at_start},
     }
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
@@ -418,6 +419,8 @@ def machine_section(meta: dict) -> list[str]:
         if git["service_changes"]
         else "; no uncommitted changes in the service"
     )
+    if git.get("changed_during_run"):
+        changes += " (**the service's code changed while the benchmark ran**: rerun before trusting this report)"
     lines = [
         "## Machine, versions, command",
         "",

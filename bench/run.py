@@ -41,6 +41,7 @@ PROJECT = BENCH.parent
 sys.path.insert(0, str(PROJECT))
 sys.path.insert(0, str(BENCH))
 
+import report  # noqa: E402
 from corpus import COMMON_WORD, RARE_WORD, TextPool, rare_sessions  # noqa: E402
 from timing import median_of, trials  # noqa: E402
 
@@ -775,6 +776,7 @@ def main() -> int:
     args = parser.parse_args()
 
     wall_started = time.perf_counter()
+    git_at_start = report.git_facts()
     mode = "quick" if args.quick else "default"
     scratch = Path(tempfile.mkdtemp(prefix="pocketpaw-bench-"))
     if args.output:
@@ -804,7 +806,6 @@ def main() -> int:
     try:
         started = time.perf_counter()
         configure_django(env)
-        import report
         from dataset import Builder, after_bulk_load
 
         ctx["setup_seconds"] = time.perf_counter() - started
@@ -839,7 +840,7 @@ def main() -> int:
                 log(f"{name} FAILED:\n{traceback.format_exc()}")
             steps_seconds[name] = time.perf_counter() - step_started
             log(f"{name} done in {steps_seconds[name]:.0f} s")
-        meta = report.environment_facts(kind, command_line, cwd, mode)
+        meta = report.environment_facts(kind, command_line, cwd, mode, git_at_start)
         meta.update(
             wall_seconds=time.perf_counter() - wall_started,
             steps_seconds=steps_seconds,

@@ -179,16 +179,17 @@ def session_totals_adjust(*, changes: Mapping[int, int]) -> None:
     Runs inside the caller's transaction, after its inserts or deletes. Bulk loads
     that bypass session_create call it too.
     """
-    decreases = {owner_id: -change for owner_id, change in changes.items() if change < 0}
-    if decreases:
-        counter = PositiveBigIntegerField()
+    decreases = [(owner_id, -change) for owner_id, change in changes.items() if change < 0]
+    counter = PositiveBigIntegerField()
+    for start in range(0, len(decreases), DELETE_BATCH_SIZE):
+        batch = decreases[start : start + DELETE_BATCH_SIZE]
         decrease = Case(
-            *(When(owner_id=owner_id, then=Value(n)) for owner_id, n in decreases.items()),
+            *(When(owner_id=owner_id, then=Value(n)) for owner_id, n in batch),
             default=Value(0),
             output_field=counter,
         )
         # Never below zero: a total that had drifted must not make a delete fail.
-        SessionTotal.objects.filter(owner_id__in=decreases).update(
+        SessionTotal.objects.filter(owner_id__in=[owner_id for owner_id, _ in batch]).update(
             sessions=Greatest(F("sessions") - decrease, Value(0), output_field=counter)
         )
     for owner_id, change in changes.items():

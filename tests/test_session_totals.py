@@ -59,6 +59,18 @@ def test_a_delete_across_owners_lowers_each_owners_own_total(user, other_user):
     assert totals == {"alice": 1, "bob": 1}
 
 
+def test_a_delete_across_more_owners_than_one_batch_lowers_every_total(monkeypatch):
+    monkeypatch.setattr(services, "DELETE_BATCH_SIZE", 2)
+    owners = UserFactory.create_batch(5)
+    for owner in owners:
+        SessionFactory.create_batch(2, owner=owner)
+    one_each = [Session.objects.filter(owner=owner).first().pk for owner in owners]
+    services.sessions_delete(sessions=Session.objects.filter(pk__in=one_each), via="retention")
+    assert dict(SessionTotal.objects.values_list("owner_id", "sessions")) == {
+        owner.pk: 1 for owner in owners
+    }
+
+
 def test_list_reads_the_total_instead_of_counting(auth_client, user):
     SessionFactory.create_batch(3, owner=user)
     with CaptureQueriesContext(connection) as queries:
