@@ -813,7 +813,7 @@ def throughput_section(results: dict) -> list[str]:
         "",
     ]
     for name, run in throughput.items():
-        label = "Default settings" if name == "default" else "Persistent database connections"
+        label = "Default settings" if name == "default" else "A new database connection per request"
         lines += [
             f"**{label}** (DATABASE_CONN_MAX_AGE={run['conn_max_age']}): {run['requests']:,} requests in "
             f"{run['seconds']:.1f} s = **{run['rps']:.0f} requests/s**, p50 {run['p50_ms']:.1f} ms, "

@@ -743,8 +743,8 @@ def figure_throughput(ctx) -> None:
         tokens.append(access_token(user))
     connections.close_all()
     runs = {}
-    for name, extra in [("default", {}), ("persistent", {"DATABASE_CONN_MAX_AGE": "60"})]:
-        if name == "persistent" and ctx["mode"] == "quick":
+    for name, extra in [("default", {}), ("per_request", {"DATABASE_CONN_MAX_AGE": "0"})]:
+        if name == "per_request" and ctx["mode"] == "quick":
             continue
         with Gunicorn(PROJECT, {**os.environ, **ctx["env"], **extra}) as server:
             before = server.worker_memory_mb()
@@ -752,7 +752,7 @@ def figure_throughput(ctx) -> None:
             result["workers_before"] = before
             result["workers_after"] = server.worker_memory_mb()
             result["conn_max_age"] = extra.get(
-                "DATABASE_CONN_MAX_AGE", os.environ.get("DATABASE_CONN_MAX_AGE", "0 (default)")
+                "DATABASE_CONN_MAX_AGE", os.environ.get("DATABASE_CONN_MAX_AGE", "60 (default)")
             )
         runs[name] = result
         if result["errors"]:

@@ -54,6 +54,26 @@ def test_check_deploy_passes_with_the_documented_production_settings():
     assert result.returncode == 0, result.stderr
 
 
+def connection_reuse(**env) -> str:
+    result = manage(
+        "shell",
+        "-c",
+        "from django.db import connection as c; "
+        "print(c.settings_dict['CONN_MAX_AGE'], c.settings_dict['CONN_HEALTH_CHECKS'])",
+        env_overrides={**PRODUCTION_ENV, **env},
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_database_connections_are_kept_for_60_seconds_and_checked_before_reuse_by_default():
+    assert connection_reuse() == "60 True"
+
+
+def test_database_conn_max_age_0_opens_a_connection_per_request():
+    assert connection_reuse(DATABASE_CONN_MAX_AGE="0") == "0 True"
+
+
 def test_health_answers_200_without_a_token(api_client, db):
     response = api_client.get("/api/health")
     assert response.status_code == 200
