@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from corpus import TextPool, rare_sessions, session_messages
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from sessions_app.models import Message, Session
@@ -154,11 +154,18 @@ def after_bulk_load() -> None:
     """What the database would do on its own soon after a bulk load, done now so trials do not race it.
 
     PostgreSQL: VACUUM ANALYZE, as autovacuum would (planner statistics, and the
-    GIN index's pending list merged). SQLite: a WAL checkpoint that empties the log.
+    GIN index's pending list merged), then a CHECKPOINT, so that the checkpointer
+    does not write out the load in the middle of a trial. SQLite: a WAL checkpoint
+    that empties the log.
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
+            try:
+                with transaction.atomic():
+                    cursor.execute("CHECKPOINT")
+            except DatabaseError:
+                pass  # needs a superuser or pg_checkpoint; the trials then share the checkpointer's timing
     else:
         checkpoint()
 

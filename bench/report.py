@@ -533,7 +533,7 @@ def delete_section(results: dict) -> list[str]:
         "baseline is `DELETE FROM sessions_app_message WHERE session_id=?; DELETE FROM sessions_app_session WHERE id=?` "
         f"in one transaction on the same connection. {trigger_note} The session is rebuilt (untimed) before every "
         "trial, the two sides alternate, and the database is brought to rest before each trial (SQLite: WAL "
-        "checkpoint; PostgreSQL: VACUUM ANALYZE) so both start alike. The trials run in pairs, one of each side "
+        "checkpoint; PostgreSQL: VACUUM ANALYZE, then CHECKPOINT) so both start alike. The trials run in pairs, one of each side "
         "back to back (A B, B A, ...), and the target is judged on the median of the pairs' ratios: single trials "
         "on this shared machine move by about 20% from one minute to the next, which shifts the two medians "
         "apart but cancels within a pair. The ratio of the medians is shown beside it, and every trial in order.",
