@@ -105,6 +105,12 @@ fi
 as_pg "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$workdir" -p "$port" -U postgres -d postgres <<SQL
 CREATE ROLE $role LOGIN CREATEDB PASSWORD '$password';
 CREATE DATABASE $database OWNER $role;
+-- The benchmark checkpoints after its bulk loads (PostgreSQL 15 and later have this role).
+DO \$\$ BEGIN
+  IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'pg_checkpoint') THEN
+    EXECUTE 'GRANT pg_checkpoint TO $role';
+  END IF;
+END \$\$;
 SQL
 
 export DATABASE_URL="postgres://$role:$password@127.0.0.1:$port/$database"
