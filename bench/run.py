@@ -777,6 +777,17 @@ def run_json(command, cwd=PROJECT, env=None) -> dict:
 # --- main --------------------------------------------------------------------------------------
 
 
+def render_saved(saved_path: Path, output: Path | None, plot_path: Path | None) -> int:
+    """The report and plot of an earlier run, from its saved numbers: nothing is measured again."""
+    saved = json.loads(saved_path.read_text())
+    output = output or saved_path.with_suffix(".md")
+    plot_path = plot_path or output.with_name(output.stem.replace("RESULTS", "delete-scaling") + ".png")
+    report.plot(saved["results"], plot_path)
+    output.write_text(report.markdown(saved["results"], saved["errors"], plot_path, output))
+    log(f"wrote {output} and {plot_path} from {saved_path}")
+    return 1 if saved["errors"] else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -793,8 +804,16 @@ def main() -> int:
         "--output", type=Path, help="the report (default bench/RESULTS.md; with --quick, a temporary file)"
     )
     parser.add_argument("--plot", type=Path, help="the PNG (default delete-scaling.png beside the report)")
+    parser.add_argument(
+        "--render",
+        type=Path,
+        metavar="RESULTS.json",
+        help="only write the report and plot again from a run's saved numbers (after changing report.py)",
+    )
     parser.add_argument("--keep-db", action="store_true", help="keep the benchmark's database afterwards")
     args = parser.parse_args()
+    if args.render:
+        return render_saved(args.render, args.output, args.plot)
 
     wall_started = time.perf_counter()
     git_at_start = report.git_facts()
