@@ -100,6 +100,15 @@ class Builder:
         self._log(label, count, count * messages, started)
         return created
 
+    def users_with_sessions(self, name: str, users: int, sessions: int, messages: int, *, label: str, prefix: str):
+        """`users` users (name_0, name_1, ...), each holding `sessions` sessions of `messages` messages."""
+        built = []
+        for i in range(users):
+            user = self.user(f"{name}_{i}")
+            self.sessions(user, sessions, messages, label=label, prefix=prefix)
+            built.append(user)
+        return built
+
     def big_session(self, owner, messages: int, *, label: str) -> Session:
         """One session of `messages` messages (the one a delete trial removes)."""
         started = time.perf_counter()

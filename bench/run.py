@@ -730,17 +730,15 @@ def figure_throughput(ctx) -> None:
     from load import Gunicorn, run_load
 
     builder, sizes = ctx["builder"], ctx["sizes"]
-    tokens = []
-    for i in range(THROUGHPUT_CLIENTS):
-        user = builder.user(f"load_{i}")
-        builder.sessions(
-            user,
-            sizes["throughput_sessions"],
-            MESSAGES_PER_STORE_SESSION,
-            label="load users' sessions",
-            prefix="l",
-        )
-        tokens.append(access_token(user))
+    users = builder.users_with_sessions(
+        "load",
+        THROUGHPUT_CLIENTS,
+        sizes["throughput_sessions"],
+        MESSAGES_PER_STORE_SESSION,
+        label="load users' sessions",
+        prefix="l",
+    )
+    tokens = [access_token(user) for user in users]
     connections.close_all()
     runs = {}
     for name, extra in [("default", {}), ("per_request", {"DATABASE_CONN_MAX_AGE": "0"})]:
@@ -852,15 +850,14 @@ def main() -> int:
         builder = Builder(TextPool())
         ctx["builder"] = builder
         sizes = ctx["sizes"]
-        for i in range(sizes["background_users"]):
-            user = builder.user(f"neighbour_{i}")
-            builder.sessions(
-                user,
-                sizes["background_sessions"],
-                MESSAGES_PER_STORE_SESSION,
-                label="other users' sessions",
-                prefix="n",
-            )
+        builder.users_with_sessions(
+            "neighbour",
+            sizes["background_users"],
+            sizes["background_sessions"],
+            MESSAGES_PER_STORE_SESSION,
+            label="other users' sessions",
+            prefix="n",
+        )
         after_bulk_load()
         ctx["main_user"] = builder.user("alice")
         steps = [
