@@ -355,6 +355,29 @@ def test_export_refuses_other_formats_with_400(auth_client, user, file_format):
     assert "format" in response.json()
 
 
+def long_session(owner, key: str, messages: int) -> Session:
+    session = SessionFactory(owner=owner, key=key)
+    Message.objects.bulk_create(
+        Message(session=session, role="user", content=f"{i:04d} " + "x" * 995) for i in range(messages)
+    )
+    return session
+
+
+@pytest.mark.parametrize("file_format", ["json", "md"])
+def test_export_streams_a_long_session_in_chunks_not_one_per_message(auth_client, user, file_format):
+    long_session(user, "s1", messages=300)
+    response = auth_client.get("/api/sessions/s1/export", {"format": file_format})
+    chunks = list(response.streaming_content)
+    assert 1 < len(chunks) <= 10
+    assert max(len(chunk) for chunk in chunks) < 80 * 1024
+
+
+def test_json_export_split_into_chunks_is_still_one_document_in_order(auth_client, user):
+    long_session(user, "s1", messages=300)
+    body = json.loads(read_download(auth_client.get("/api/sessions/s1/export")))
+    assert [m["content"][:4] for m in body["messages"]] == [f"{i:04d}" for i in range(300)]
+
+
 def test_export_of_missing_session_is_404(auth_client):
     response = auth_client.get("/api/sessions/nope/export")
     assert response.status_code == 404
