@@ -1,10 +1,11 @@
-"""How much memory one delete costs the process that serves it, measured in a fresh process.
+"""How much memory one delete (or export) costs the process that serves it, measured in a fresh process.
 
 Run by run.py with the benchmark's environment (same DATABASE_URL). It warms the
 whole request path up on a small session first (imports, URL resolver, the
 serializer and renderer, the on-commit purge), so that what is left to grow
 during the measured delete is the delete itself. Then it resets the kernel's
-peak-RSS mark (VmHWM, via /proc/self/clear_refs), runs one delete and reports:
+peak-RSS mark (VmHWM, via /proc/self/clear_refs), runs one delete and reports
+(with `--how export`, one JSON export of the session, read to its end, instead):
 
 - rss_growth_kib: VmHWM after the delete minus VmRSS just before it (the kernel's
   own accounting of this process: Python objects, malloc arenas, SQLite's page cache);
@@ -51,8 +52,8 @@ def reset_peak() -> bool:
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--owner", required=True)
-    parser.add_argument("--key", required=True, help="the session to delete")
-    parser.add_argument("--how", choices=["api", "raw"], default="api")
+    parser.add_argument("--key", required=True, help="the session to delete (or export)")
+    parser.add_argument("--how", choices=["api", "raw", "export"], default="api")
     parser.add_argument("--tracemalloc", action="store_true")
     args = parser.parse_args()
 
@@ -80,6 +81,11 @@ def main():
             cursor.execute("DELETE FROM sessions_app_message WHERE session_id = %s", [pk])
             cursor.execute("DELETE FROM sessions_app_session WHERE id = %s", [pk])
 
+    def export(key):
+        response = client.get(f"/api/sessions/{key}/export")
+        assert response.status_code == 200, response.content
+        return sum(len(chunk) for chunk in response.streaming_content)
+
     # Warm-up: the same path on a session of a few messages.
     for _ in range(2):
         warm = services.session_create(owner=owner)
@@ -88,6 +94,9 @@ def main():
         if args.how == "api":
             assert client.get(f"/api/sessions/{warm.key}").status_code == 200
             api_delete(warm.key)
+        elif args.how == "export":
+            export(warm.key)
+            raw_delete(warm.pk)
         else:
             raw_delete(warm.pk)
     gc.collect()
@@ -99,8 +108,11 @@ def main():
     kinds_before = {kind: status_kib(kind) for kind in RSS_KINDS}
     maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
+    exported_bytes = None
     if args.how == "api":
         api_delete(victim.key)
+    elif args.how == "export":
+        exported_bytes = export(victim.key)
     else:
         raw_delete(victim.pk)
     seconds = time.perf_counter() - started
@@ -110,13 +122,15 @@ def main():
     traced_peak = tracemalloc.get_traced_memory()[1] if args.tracemalloc else None
     if args.tracemalloc:
         tracemalloc.stop()
-    assert not Message.objects.filter(session_id=victim.pk).exists()
+    if args.how != "export":
+        assert not Message.objects.filter(session_id=victim.pk).exists()
 
     print(
         json.dumps(
             {
                 "how": args.how,
                 "seconds": seconds,
+                "exported_bytes": exported_bytes,
                 "peak_reset": peak_reset,
                 "rss_before_kib": rss_before,
                 "hwm_before_kib": hwm_before,

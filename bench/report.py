@@ -252,6 +252,45 @@ def summary_rows(results: dict) -> list[list]:
                 "PASS" if same else "**FAIL**",
             ]
         )
+    reading = results.get("reading")
+    if reading:
+        history = reading["history"]
+        rows.append(
+            [
+                "7",
+                f"GET history?limit={reading['history_limit']}, session of {reading['big_n']:,} vs "
+                f"{reading['small_n']:,} messages (does it grow with the session?)",
+                ms(history["big"]["median"]),
+                ms(history["small"]["median"]),
+                f"{reading['history_growth']:.2f}",
+                "≤ 1.2 (ours)",
+                verdict(reading["history_growth"] <= 1.2),
+            ]
+        )
+        export = reading["export"]
+        rows.append(
+            [
+                "7",
+                f"GET export (JSON) of {reading['big_n']:,} messages vs reading the same rows with one cursor",
+                ms(export["json"]["median"]),
+                ms(export["raw"]["median"]),
+                f"{export['json']['median'] / export['raw']['median']:.1f}",
+                "(shown)",
+                "-",
+            ]
+        )
+        growth = reading["export_memory"]["rss_growth_kib"] / 1024
+        rows.append(
+            [
+                "7",
+                f"peak-RSS growth of the process serving that export (fresh process, VmHWM)",
+                f"{growth:.2f} MB",
+                f"{reading['export_bytes']['json'] / 1e6:.1f} MB exported",
+                "-",
+                "< 5 MB (ours)",
+                verdict(growth < 5),
+            ]
+        )
     throughput = results.get("throughput")
     if throughput:
         for name, run in throughput.items():
@@ -308,6 +347,7 @@ def markdown(results: dict, errors: list[str], plot_path: Path, output: Path) ->
         pocketpaw_section,
         list_section,
         search_section,
+        reading_section,
         throughput_section,
     ]:
         lines += section(results)
@@ -824,6 +864,54 @@ def search_section(results: dict) -> list[str]:
     lines += ["", "<details><summary>cProfile of one rare-word search request (own time)</summary>", ""]
     lines += code_block(search["profile_rare"]) + ["", "</details>", ""]
     return lines
+
+
+def reading_section(results: dict) -> list[str]:
+    reading = results.get("reading")
+    if not reading:
+        return []
+    history, export = reading["history"], reading["export"]
+    big_n, limit = reading["big_n"], reading["history_limit"]
+    memory = reading["export_memory"]
+    history_rows = [
+        [f"the API, session of {big_n:,} messages", ms(history["big"]["median"])],
+        [f"the API, session of {reading['small_n']:,} messages", ms(history["small"]["median"])],
+        [f"bare `SELECT ... ORDER BY created_at DESC, id DESC LIMIT {limit}`, {big_n:,} messages", ms(history["raw"]["median"])],
+    ]
+    export_rows = [
+        [
+            label,
+            ms(export[name]["median"]),
+            f"{big_n / export[name]['median']:,.0f}",
+            f"{reading['export_bytes'][name] / 1e6:.1f} MB" if name in reading["export_bytes"] else "-",
+        ]
+        for name, label in [
+            ("json", "`GET /api/sessions/{id}/export?format=json`"),
+            ("md", "`GET /api/sessions/{id}/export?format=md`"),
+            ("raw", "bare `SELECT` of the same rows in export order, one cursor, `fetchmany(2000)`"),
+        ]
+    ]
+    return [
+        "## 7. Reading a long session: history and export",
+        "",
+        "Not among the issue's figures: what a reader of a big session waits for, and whether it depends on "
+        "the session's size. History is one page of the latest messages (the API's largest page, "
+        f"`limit={limit}`); the export streams every message.",
+        "",
+        *table(["history page", "median"], history_rows),
+        "",
+        *table(["export", "median", "messages/s", "size"], export_rows),
+        "",
+        f"Memory of a fresh process serving the JSON export of {big_n:,} messages (read to its end): peak-RSS "
+        f"growth {memory['rss_growth_kib'] / 1024:.2f} MB ({kinds(memory)}).",
+        "",
+        "<details><summary>cProfile of one JSON export (own time)</summary>",
+        "",
+        *code_block(reading["export_profile"]),
+        "",
+        "</details>",
+        "",
+    ]
 
 
 def throughput_section(results: dict) -> list[str]:

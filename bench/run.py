@@ -63,6 +63,8 @@ SIZES = {
         "pocketpaw_scaling_others": 1_000,
         "throughput_seconds": 30,
         "throughput_sessions": 200,
+        "reading_trials": 11,
+        "export_trials": 3,
     },
     "quick": {
         "background_users": 2,
@@ -80,6 +82,8 @@ SIZES = {
         "pocketpaw_scaling_others": 50,
         "throughput_seconds": 5,
         "throughput_sessions": 20,
+        "reading_trials": 3,
+        "export_trials": 1,
     },
 }
 MESSAGES_PER_STORE_SESSION = 10
@@ -87,6 +91,8 @@ THROUGHPUT_CLIENTS = 8
 POCKETPAW_VENV = BENCH / ".venv-pocketpaw"
 PAGE = 50
 SEARCH_LIMIT = 20
+# The largest page of history the API serves.
+HISTORY_LIMIT = 500
 
 
 def log(message: str) -> None:
@@ -473,6 +479,91 @@ def figure_list(ctx) -> None:
     log(f"list: ratio {ctx['results']['list']['ratio']:.1f}, {len(queries)} queries")
 
 
+def figure_reading(ctx) -> None:
+    """7. Reading a long session: its history page and its export, against the bare SELECTs."""
+    from dataset import after_bulk_load
+    from django.db import connection
+
+    builder, sizes = ctx["builder"], ctx["sizes"]
+    small_n, big_n = sizes["delete_ns"][0], sizes["delete_ns"][-1]
+    owner = builder.user("reader")
+    small = builder.big_session(owner, small_n, label=f"reading: sessions of {small_n:,} messages")
+    big = builder.big_session(owner, big_n, label=f"reading: sessions of {big_n:,} messages")
+    after_bulk_load()
+    client = bearer_client(owner)
+
+    def history(session):
+        response = client.get(f"/api/sessions/{session.key}/history", {"limit": HISTORY_LIMIT})
+        if response.status_code != 200 or len(response.json()) != min(HISTORY_LIMIT, session.message_count):
+            raise AssertionError(f"history answered {response.status_code}")
+
+    def raw_history(_=None):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id, role, content, metadata, created_at FROM sessions_app_message "
+                "WHERE session_id = %s ORDER BY created_at DESC, id DESC LIMIT %s",
+                [big.pk, HISTORY_LIMIT],
+            )
+            assert len(cursor.fetchall()) == HISTORY_LIMIT
+
+    def export(file_format):
+        response = client.get(f"/api/sessions/{big.key}/export", {"format": file_format})
+        if response.status_code != 200:
+            raise AssertionError(f"export answered {response.status_code}")
+        return sum(len(chunk) for chunk in response.streaming_content)
+
+    def raw_read(_=None):
+        """Every row of the session, in export order, through one cursor: what any export must read."""
+        rows = 0
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id, role, content, metadata, created_at FROM sessions_app_message "
+                "WHERE session_id = %s ORDER BY created_at, id",
+                [big.pk],
+            )
+            while batch := cursor.fetchmany(2_000):
+                rows += len(batch)
+        assert rows == big_n
+
+    history(big)
+    history_times = trials(
+        {
+            "big": (None, lambda _: history(big)),
+            "small": (None, lambda _: history(small)),
+            "raw": (None, raw_history),
+        },
+        sizes["reading_trials"],
+    )
+    export_bytes = {file_format: export(file_format) for file_format in ["json", "md"]}
+    export_times = trials(
+        {
+            "json": (None, lambda _: export("json")),
+            "md": (None, lambda _: export("md")),
+            "raw": (None, raw_read),
+        },
+        sizes["export_trials"],
+    )
+    memory = run_json(
+        [sys.executable, str(BENCH / "memprobe.py"), "--owner", owner.username, "--key", big.key, "--how", "export"],
+        env=ctx["env"],
+    )
+    ctx["results"]["reading"] = {
+        "small_n": small_n,
+        "big_n": big_n,
+        "history_limit": HISTORY_LIMIT,
+        "history": history_times,
+        "history_growth": history_times["big"]["median"] / history_times["small"]["median"],
+        "export": export_times,
+        "export_bytes": export_bytes,
+        "export_memory": memory,
+        "export_profile": profile_top(lambda: export("json"), 1),
+    }
+    log(
+        f"reading: history {history_times['big']['median'] * 1000:.1f} ms, "
+        f"export json {export_times['json']['median']:.2f} s, raw read {export_times['raw']['median']:.2f} s"
+    )
+
+
 def utc(value) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
@@ -682,6 +773,7 @@ def figure_pocketpaw(ctx) -> None:
 
 def pocketpaw_twin(builder, m: int, victims: list[int], trials_count: int) -> tuple[dict, list[int]]:
     """Our service layer on a copy of PocketPaw's store of M sessions: the same operations, the same order."""
+    from dataset import after_bulk_load
     from sessions_app import selectors, services
     from sessions_app.models import DeletionRecord, Session
 
@@ -694,6 +786,9 @@ def pocketpaw_twin(builder, m: int, victims: list[int], trials_count: int) -> tu
         prefix="s",
         same_as_pocketpaw=True,
     )
+    # As after every other build: without fresh statistics PostgreSQL's planner took the
+    # new owner for one with few sessions and walked all of them for a rare word.
+    after_bulk_load()
     keys = [key for _, key in built]
     mine = Session.objects.filter(owner=owner)
     picks = iter(victims)
@@ -865,6 +960,7 @@ def main() -> int:
             ("2. store size", figure_store_size),
             ("4. list", figure_list),
             ("5. search", figure_search),
+            ("7. reading a long session", figure_reading),
             ("3. PocketPaw", figure_pocketpaw),
             ("6. throughput", figure_throughput),
         ]
