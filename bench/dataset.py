@@ -109,8 +109,8 @@ class Builder:
             built.append(user)
         return built
 
-    def big_session(self, owner, messages: int, *, label: str) -> Session:
-        """One session of `messages` messages (the one a delete trial removes)."""
+    def big_session(self, owner, messages: int, *, label: str, length: int | None = None) -> Session:
+        """One session of `messages` messages (the one a delete trial removes), each `length` characters if given."""
         started = time.perf_counter()
         self._serial += 1
         self.clock += timedelta(seconds=1)
@@ -130,7 +130,7 @@ class Builder:
                         Message(
                             session_id=session.pk,
                             role="user" if j % 2 == 0 else "assistant",
-                            content=self.pool.text(offset + j),
+                            content=self._text(offset + j, length),
                             created_at=self.clock - timedelta(milliseconds=messages - j),
                         )
                         for j in range(first, min(messages, first + ROWS_PER_TRANSACTION))
@@ -139,6 +139,13 @@ class Builder:
                 )
         self._log(label, 1, messages, started)
         return session
+
+    def _text(self, k: int, length: int | None) -> str:
+        text = self.pool.text(k)
+        if length is None:
+            return text
+        repeats = length // (len(text) + 1) + 1
+        return ((text + " ") * repeats)[:length]
 
     def _take_offset(self, rows: int) -> int:
         offset = self.text_offset

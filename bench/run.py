@@ -65,6 +65,7 @@ SIZES = {
         "throughput_sessions": 200,
         "reading_trials": 11,
         "export_trials": 3,
+        "longest_messages": 500,
     },
     "quick": {
         "background_users": 2,
@@ -84,6 +85,7 @@ SIZES = {
         "throughput_sessions": 20,
         "reading_trials": 3,
         "export_trials": 1,
+        "longest_messages": 20,
     },
 }
 MESSAGES_PER_STORE_SESSION = 10
@@ -482,13 +484,21 @@ def figure_list(ctx) -> None:
 def figure_reading(ctx) -> None:
     """7. Reading a long session: its history page and its export, against the bare SELECTs."""
     from dataset import after_bulk_load
+    from django.conf import settings
     from django.db import connection
 
+    from sessions_app.selectors import MESSAGE_CHUNK_ROWS
+
     builder, sizes = ctx["builder"], ctx["sizes"]
-    small_n, big_n = sizes["delete_ns"][0], sizes["delete_ns"][-1]
+    small_n, mid_n, big_n = sizes["delete_ns"][0], sizes["delete_ns"][-2], sizes["delete_ns"][-1]
+    longest, long_n = settings.SESSIONS_MESSAGE_MAX_LENGTH, sizes["longest_messages"]
     owner = builder.user("reader")
     small = builder.big_session(owner, small_n, label=f"reading: sessions of {small_n:,} messages")
+    mid = builder.big_session(owner, mid_n, label=f"reading: sessions of {mid_n:,} messages")
     big = builder.big_session(owner, big_n, label=f"reading: sessions of {big_n:,} messages")
+    long = builder.big_session(
+        owner, long_n, length=longest, label=f"reading: {long_n:,} messages of {longest:,} characters"
+    )
     after_bulk_load()
     client = bearer_client(owner)
 
@@ -543,13 +553,23 @@ def figure_reading(ctx) -> None:
         },
         sizes["export_trials"],
     )
-    memory = run_json(
-        [sys.executable, str(BENCH / "memprobe.py"), "--owner", owner.username, "--key", big.key, "--how", "export"],
-        env=ctx["env"],
-    )
+    # Each in a fresh process: the same export at two sizes (does memory grow with the
+    # session?) and a session of the longest messages allowed (what one fetch of rows holds).
+    memory = {
+        name: run_json(
+            [sys.executable, str(BENCH / "memprobe.py"), "--owner", owner.username, "--key", session.key]
+            + ["--how", "export"],
+            env=ctx["env"],
+        )
+        for name, session in [("mid", mid), ("big", big), ("long", long)]
+    }
     ctx["results"]["reading"] = {
         "small_n": small_n,
+        "mid_n": mid_n,
         "big_n": big_n,
+        "long_n": long_n,
+        "longest": longest,
+        "chunk_rows": MESSAGE_CHUNK_ROWS,
         "history_limit": HISTORY_LIMIT,
         "history": history_times,
         "history_growth": history_times["big"]["median"] / history_times["small"]["median"],
