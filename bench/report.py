@@ -430,6 +430,17 @@ def misses_section(results: dict) -> list[str]:
             f"list for {PAGE_SIZE}.",
             "",
         ]
+        inside = listing.get("in_request")
+        if inside:
+            sql_side = inside["selector"]
+            lines[-1:-1] = [
+                "",
+                f"Timed from inside the request (section 4), the page and the total together take "
+                f"{ms(sql_side)} of the {ms(inside['client'])}; the rest ({ms(inside['client'] - sql_side)}) is the "
+                f"middleware and routing ({ms(inside['handler'] - inside['dispatch'])}), the token check "
+                f"({ms(inside['authenticate'])}), serialising ({ms(inside['serialize'])}), rendering and the test "
+                "client itself: work the same for every list, whatever the store holds.",
+            ]
     if "5" in figures and search:
         rare = next(r for r in search["rows"] if r["word"] == "rare")
         common = next(r for r in search["rows"] if r["word"] == "common")
@@ -811,6 +822,7 @@ def list_section(results: dict) -> list[str]:
         ["the bare indexed SELECT (baseline)", ms(listing["raw"]["median"])],
     ]
     lines += table(["part", "median"], rows)
+    lines += in_request_table(listing)
     lines += ["", "The queries of one request:", ""]
     lines += [f"{i + 1}. `{q[:300]}`" for i, q in enumerate(listing["queries"])]
     lines += ["", "Plans: the page, the total, and the `COUNT(*)` it replaced:", ""]
@@ -821,6 +833,37 @@ def list_section(results: dict) -> list[str]:
 
 
 PAGE_SIZE = 50
+
+
+def in_request_table(listing: dict) -> list[str]:
+    """The same request timed from inside (run.in_request_breakdown): the parts add up to the whole."""
+    inside = listing.get("in_request")
+    if not inside:
+        return []
+    rows = [
+        ["the test client's request, in all", ms(inside["client"])],
+        ["outside Django's handler (the test client building the request, reading the response)",
+         ms(inside["client"] - inside["handler"])],
+        ["Django's middleware and URL routing (handler minus DRF's dispatch)", ms(inside["handler"] - inside["dispatch"])],
+        ["DRF: bearer-token check (signature, claims, the user's row)", ms(inside["authenticate"])],
+        ["DRF: permissions and throttling (the rest of `initial`)", ms(inside["initial"] - inside["authenticate"])],
+        ["the page of 50 (selector, without the total)", ms(inside["selector"] - inside["total"])],
+        ["`total` from `SessionTotal`", ms(inside["total"])],
+        ["serialising the 50 sessions", ms(inside["serialize"])],
+        ["the rest of the view (query parameters, building the response)",
+         ms(inside["view"] - inside["selector"] - inside["serialize"])],
+        ["rendering the JSON", ms(inside["render"])],
+        ["the rest of DRF's dispatch (request wrapping, content negotiation, headers)",
+         ms(inside["dispatch"] - inside["initial"] - inside["view"] - inside["render"])],
+    ]
+    return [
+        "",
+        "The same request timed from inside (each part's time summed within a request, then the median over "
+        "requests; medians of parts need not add up exactly). The parts above, timed in loops of their own, "
+        "run warmer than inside a request and add up to less than it:",
+        "",
+        *table(["part, inside the request", "median"], rows),
+    ]
 
 
 def search_section(results: dict) -> list[str]:

@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 import traceback
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -477,8 +477,61 @@ def figure_list(ctx) -> None:
         "plan_total": explain(SessionTotal.objects.filter(owner=owner).values_list("sessions")),
         "plan_count": count_plan(owner),
         "profile": profile_top(api, 20),
+        "in_request": in_request_breakdown(api, 5 * count),
     }
     log(f"list: ratio {ctx['results']['list']['ratio']:.1f}, {len(queries)} queries")
+
+
+def in_request_breakdown(request, count: int) -> dict:
+    """Where the time of `count` requests goes, timed inside them: per request, the time spent
+    in each of a few functions of the stack (their calls summed), then the median over requests.
+
+    Timing the parts in loops of their own understates them: inside a request they run colder.
+    """
+    from unittest import mock
+
+    from django.core.handlers.base import BaseHandler
+    from django.template.response import SimpleTemplateResponse
+    from rest_framework import serializers, views
+    from rest_framework_simplejwt.authentication import JWTAuthentication
+
+    from sessions_app import apis, selectors
+
+    spots = {
+        "handler": (BaseHandler, "get_response"),
+        "dispatch": (views.APIView, "dispatch"),
+        "initial": (views.APIView, "initial"),
+        "authenticate": (JWTAuthentication, "authenticate"),
+        "view": (apis.SessionViewSet, "list"),
+        "selector": (selectors, "session_page_for_user"),
+        "total": (selectors, "session_total_for_user"),
+        "serialize": (serializers.ListSerializer, "to_representation"),
+        "render": (SimpleTemplateResponse, "render"),
+    }
+    spent = dict.fromkeys(spots, 0.0)
+
+    def timed(name, function):
+        def wrapper(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[name] += time.perf_counter() - started
+
+        return wrapper
+
+    per_request = {name: [] for name in [*spots, "client"]}
+    with ExitStack() as stack:
+        for name, (owner, attribute) in spots.items():
+            stack.enter_context(mock.patch.object(owner, attribute, timed(name, getattr(owner, attribute))))
+        for _ in range(count):
+            spent.update(dict.fromkeys(spots, 0.0))
+            started = time.perf_counter()
+            request()
+            per_request["client"].append(time.perf_counter() - started)
+            for name in spots:
+                per_request[name].append(spent[name])
+    return {name: statistics.median(values) for name, values in per_request.items()}
 
 
 def figure_reading(ctx) -> None:
