@@ -24,8 +24,8 @@ def session_export_markdown(*, session: Session) -> Iterator[str]:
 
 
 def _json_pieces(session: Session) -> Iterator[str]:
-    # One serializer for every message: building one per message (its fields, from
-    # the model's) cost ten times the rest of the export (profiled in bench/).
+    # One serializer for every message: building one per message (its fields, from the
+    # model's) made a 100,000-message export take 40 s instead of 5 (profiled in bench/).
     serializer = MessageSerializer()
     header = {
         "export_version": EXPORT_VERSION,
