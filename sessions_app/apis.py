@@ -148,14 +148,11 @@ class SessionViewSet(viewsets.GenericViewSet):
         return Response(SessionSerializer(self.get_object()).data)
 
     def destroy(self, request, session_id=None):
-        self.perform_destroy(self.get_object())
+        services.session_delete_for_user(
+            user=request.user, key=session_id, via=DeletionRecord.Via.API, actor=request.user.get_username()
+        )
         # PocketPaw's contract answers 200 with a body, not DRF's 204.
         return Response({"status": "ok"})
-
-    def perform_destroy(self, instance):
-        services.session_delete(
-            session=instance, via=DeletionRecord.Via.API, actor=self.request.user.get_username()
-        )
 
     @extend_schema(
         summary="Append a message",

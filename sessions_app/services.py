@@ -19,6 +19,7 @@ from .models import (
     Session,
     SessionTotal,
 )
+from . import selectors
 from .selectors import SessionNotFound
 from .storage import purge_deleted_bytes
 
@@ -118,11 +119,25 @@ def session_delete(*, session: Session, via: str, actor: str = "") -> DeletionRe
     return result
 
 
+def session_delete_for_user(*, user: AbstractBaseUser, key: str, via: str, actor: str = "") -> DeletionResult:
+    """Permanently delete the user's session `key` and every message in it, in one lookup:
+    the row lock sessions_delete takes is also the check that the user owns the session.
+
+    Raises SessionNotFound when the user has no such session, or another request deleted it first.
+    """
+    result = sessions_delete(
+        sessions=selectors.session_list_for_user_with_keys(user=user, keys=[key]), via=via, actor=actor
+    )
+    if result.sessions == 0:
+        raise SessionNotFound(key)
+    return result
+
+
 @transaction.atomic
 def sessions_delete(*, sessions: QuerySet[Session], via: str, actor: str = "") -> DeletionResult:
     """The one deletion path for sessions; all or nothing.
 
-    Called by SessionViewSet.destroy (through session_delete) and the bulk-delete
+    Called by SessionViewSet.destroy (through session_delete_for_user) and the bulk-delete
     route, by SessionAdmin.delete_model and SessionAdmin.delete_queryset (the
     admin's single and bulk delete), by the delete_session management command
     (named ids and retention), and when a user is deleted (signals.py).

@@ -35,6 +35,15 @@ def test_delete_leaves_other_sessions_messages(auth_client, user):
     assert list(Message.objects.values_list("session_id", flat=True).distinct()) == [kept.pk]
 
 
+def test_delete_request_finds_the_session_once(auth_client, user, django_assert_num_queries):
+    session_with_messages(owner=user, key="session_abc123", count=3)
+    # The token's user, then the service's seven (test_services): its row lock is the
+    # ownership check, with no separate lookup of the session before it.
+    with django_assert_num_queries(8):
+        response = auth_client.delete("/api/sessions/session_abc123")
+    assert response.status_code == 200
+
+
 def test_delete_missing_session_is_404_with_contract_body(auth_client):
     response = auth_client.delete("/api/sessions/session_abc123")
     assert response.status_code == 404
