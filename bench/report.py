@@ -305,6 +305,51 @@ def summary_rows(results: dict) -> list[list]:
                 "-",
             ]
         )
+    writing = results.get("writing")
+    if writing:
+        times = writing["times"]
+        for name, what, grows_with, growth, big_case, small_case in [
+            (
+                "append",
+                "POST /api/sessions/{id}/messages",
+                "session",
+                writing["append_growth"],
+                f"session of {writing['big_n']:,}",
+                f"{writing['small_n']:,} messages",
+            ),
+            (
+                "create",
+                "POST /api/sessions",
+                "store",
+                writing["create_growth"],
+                f"owner of {writing['store_sessions']:,}",
+                f"{writing['floor_sessions']:,} sessions",
+            ),
+        ]:
+            rows.append(
+                [
+                    "8",
+                    f"{what}, {big_case} vs {small_case} (does it grow with the {grows_with}?)",
+                    ms(times[f"{name}_big"]["median"]),
+                    ms(times[f"{name}_small"]["median"]),
+                    f"{growth:.2f}",
+                    "≤ 1.2 (ours)",
+                    verdict(growth <= 1.2),
+                ]
+            )
+        beside = writing["beside_delete"]
+        rows.append(
+            [
+                "8",
+                f"another user's append while a session of {beside['messages']:,} messages is deleted: the slowest, "
+                "vs that user's appends alone",
+                ms(beside["during_max"]),
+                ms(beside["alone_median"]),
+                f"{beside['during_max'] / beside['alone_median']:.1f}",
+                "(shown)",
+                "-",
+            ]
+        )
     throughput = results.get("throughput")
     if throughput:
         for name, run in throughput.items():
@@ -362,6 +407,7 @@ def markdown(results: dict, errors: list[str], plot_path: Path, output: Path) ->
         list_section,
         search_section,
         reading_section,
+        writing_section,
         throughput_section,
     ]:
         lines += section(results)
@@ -989,6 +1035,61 @@ def reading_section(results: dict) -> list[str]:
         *code_block(reading["export_profile"]),
         "",
         "</details>",
+        "",
+    ]
+
+
+def writing_section(results: dict) -> list[str]:
+    writing = results.get("writing")
+    if not writing:
+        return []
+    times, beside = writing["times"], writing["beside_delete"]
+    rows = [
+        [f"append to a session of {writing['big_n']:,} messages", ms(times["append_big"]["median"])],
+        [f"append to a session of {writing['small_n']:,} messages", ms(times["append_small"]["median"])],
+        [
+            "bare `INSERT` of the message and `UPDATE` of the session's counter, activity time and preview, "
+            "one transaction",
+            ms(times["append_raw"]["median"]),
+        ],
+        [f"create, owner of {writing['store_sessions']:,} sessions", ms(times["create_big"]["median"])],
+        [f"create, owner of {writing['floor_sessions']:,} sessions", ms(times["create_small"]["median"])],
+    ]
+    return [
+        "## 8. Writing: appending to a long session, creating in a big store",
+        "",
+        "Not among the issue's figures: whether a write costs more as a session or a store grows. An append "
+        "writes the message and, in the same transaction, the session's message counter, activity time and "
+        "preview (and its automatic title, from the first user message); a create writes the session and adds "
+        "one to its owner's `SessionTotal`. Neither counts anything: an append reads none of the session's other "
+        "messages (the automatic title looks for an earlier user message only while the session has no title "
+        "yet), a create none of the owner's other sessions, so the target is that the long session and the big store cost what the small ones do. The appends go "
+        "to figure 7's sessions, the creates to figure 2's user and figure 4's user with 50 sessions; all "
+        f"through the test client with a bearer token, {len(times['append_big']['times'])} interleaved trials "
+        f"each, with a message of the corpus ({writing['message_chars']:,} characters).",
+        "",
+        *table(["write", "median"], rows),
+        "",
+        "**Beside a big delete.** A second user appends to a session of its own in a loop, on a connection of "
+        f"its own (a thread of this process), for {ms(beside['quiet_seconds'])} before and after the API deletes "
+        f"figure 7's biggest session ({beside['messages']:,} messages). On SQLite the delete's one transaction "
+        "holds the database's write lock to its commit, so every append that arrives meanwhile waits for it "
+        "(within the busy timeout); on PostgreSQL the delete locks only its own rows.",
+        "",
+        *table(
+            ["", ""],
+            [
+                [f"the delete ({beside['messages']:,} messages)", ms(beside["delete_seconds"])],
+                [
+                    f"the neighbour's appends outside it ({beside['alone_count']})",
+                    f"median {ms(beside['alone_median'])}",
+                ],
+                [
+                    f"the neighbour's appends overlapping it ({beside['during_count']})",
+                    f"slowest {ms(beside['during_max'])}",
+                ],
+            ],
+        ),
         "",
     ]
 

@@ -66,6 +66,7 @@ SIZES = {
         "reading_trials": 11,
         "export_trials": 3,
         "longest_messages": 500,
+        "writing_trials": 21,
     },
     "quick": {
         "background_users": 2,
@@ -86,6 +87,7 @@ SIZES = {
         "reading_trials": 3,
         "export_trials": 1,
         "longest_messages": 20,
+        "writing_trials": 3,
     },
 }
 MESSAGES_PER_STORE_SESSION = 10
@@ -392,6 +394,7 @@ def figure_list(ctx) -> None:
     floor_user = builder.user("list_floor")
     builder.sessions(floor_user, PAGE, 1, label="list floor user", prefix="f")
     floor_client = bearer_client(floor_user)
+    ctx["floor_user"] = floor_user
 
     def api(c=client):
         response = c.get("/api/sessions", {"limit": PAGE})
@@ -616,6 +619,7 @@ def figure_reading(ctx) -> None:
         )
         for name, session in [("mid", mid), ("big", big), ("long", long)]
     }
+    ctx["long_sessions"] = {"small": small, "big": big}
     ctx["results"]["reading"] = {
         "small_n": small_n,
         "mid_n": mid_n,
@@ -635,6 +639,141 @@ def figure_reading(ctx) -> None:
         f"reading: history {history_times['big']['median'] * 1000:.1f} ms, "
         f"export json {export_times['json']['median']:.2f} s, raw read {export_times['raw']['median']:.2f} s"
     )
+
+
+def figure_writing(ctx) -> None:
+    """8. Appending to a long session, creating in a big store: against their small cases and the bare statements."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from sessions_app.models import PREVIEW_LENGTH, Session
+
+    builder, sizes = ctx["builder"], ctx["sizes"]
+    # Built by earlier figures: figure 7's sessions of 1,000 and 100,000 messages, the
+    # main user's store of figure 2 and figure 4's user with 50 sessions.
+    small, big = ctx["long_sessions"]["small"], ctx["long_sessions"]["big"]
+    owner, floor_user = ctx["main_user"], ctx["floor_user"]
+    store_sessions = Session.objects.filter(owner=owner).count()
+    floor_sessions = Session.objects.filter(owner=floor_user).count()
+    text = builder.pool.text(0)
+    reader, creator, floor_creator = (bearer_client(user) for user in (big.owner, owner, floor_user))
+
+    def append(session):
+        response = reader.post(
+            f"/api/sessions/{session.key}/messages",
+            {"role": "user", "content": text},
+            content_type="application/json",
+        )
+        if response.status_code != 201:
+            raise AssertionError(f"append answered {response.status_code}: {response.content[:200]!r}")
+
+    def raw_append(_=None):
+        """The rows an append writes: the message, and the session's counter and activity time."""
+        now = timezone.now()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO sessions_app_message (session_id, role, content, metadata, created_at) "
+                "VALUES (%s, 'user', %s, '{}', %s)",
+                [big.pk, text, now],
+            )
+            cursor.execute(
+                "UPDATE sessions_app_session SET message_count = message_count + 1, updated_at = %s, "
+                "preview = %s WHERE id = %s",
+                [now, text[:PREVIEW_LENGTH], big.pk],
+            )
+
+    def create(client):
+        response = client.post("/api/sessions", {"title": "benchmark"}, content_type="application/json")
+        if response.status_code != 201:
+            raise AssertionError(f"create answered {response.status_code}: {response.content[:200]!r}")
+
+    for _ in range(3):
+        append(big)
+        append(small)
+        create(creator)
+        create(floor_creator)
+    times = trials(
+        {
+            "append_big": (None, lambda _: append(big)),
+            "append_small": (None, lambda _: append(small)),
+            "append_raw": (None, raw_append),
+            "create_big": (None, lambda _: create(creator)),
+            "create_small": (None, lambda _: create(floor_creator)),
+        },
+        sizes["writing_trials"],
+    )
+    ctx["results"]["writing"] = {
+        "small_n": small.message_count,
+        "big_n": big.message_count,
+        "store_sessions": store_sessions,
+        "floor_sessions": floor_sessions,
+        "message_chars": len(text),
+        "times": times,
+        "append_growth": times["append_big"]["median"] / times["append_small"]["median"],
+        "create_growth": times["create_big"]["median"] / times["create_small"]["median"],
+        "beside_delete": appends_beside_a_delete(builder, reader, big, text),
+    }
+    log(
+        f"writing: append {times['append_big']['median'] * 1000:.1f} ms, "
+        f"create {times['create_big']['median'] * 1000:.1f} ms"
+    )
+
+
+def appends_beside_a_delete(builder, owner_client, victim, text: str, quiet_seconds: float = 1.0) -> dict:
+    """Another user appends in a loop, on a connection of its own, while `victim` is deleted.
+
+    What a delete of a long session does to everyone else's writes: on SQLite one
+    transaction holds the database's write lock, on PostgreSQL only the deleted rows'.
+    """
+    import threading
+
+    from django.db import connection
+
+    from sessions_app.models import Message
+
+    messages = Message.objects.filter(session_id=victim.pk).count()
+    neighbour = builder.user("writing_neighbour")
+    [(_, key)] = builder.sessions(neighbour, 1, 10, label="writing: a neighbour's session", prefix="w")
+    samples: list[tuple[float, float, int]] = []
+    stop = threading.Event()
+
+    def append_in_a_loop():
+        client = bearer_client(neighbour)
+        try:
+            while not stop.is_set():
+                started = time.perf_counter()
+                response = client.post(
+                    f"/api/sessions/{key}/messages", {"role": "user", "content": text}, content_type="application/json"
+                )
+                samples.append((started, time.perf_counter() - started, response.status_code))
+        finally:
+            connection.close()
+
+    appender = threading.Thread(target=append_in_a_loop)
+    appender.start()
+    try:
+        time.sleep(quiet_seconds)
+        delete_started = time.perf_counter()
+        api_delete(owner_client, victim)
+        delete_ended = time.perf_counter()
+        time.sleep(quiet_seconds)
+    finally:
+        stop.set()
+        appender.join()
+    failed = [status for _, _, status in samples if status != 201]
+    if failed:
+        raise AssertionError(f"appends beside the delete answered {sorted(set(failed))}")
+    alone = [took for started, took, _ in samples if started + took < delete_started or started > delete_ended]
+    during = [took for started, took, _ in samples if started < delete_ended and started + took > delete_started]
+    return {
+        "messages": messages,
+        "quiet_seconds": quiet_seconds,
+        "delete_seconds": delete_ended - delete_started,
+        "alone_median": statistics.median(alone),
+        "alone_count": len(alone),
+        "during_count": len(during),
+        "during_max": max(during, default=0.0),
+    }
 
 
 def utc(value) -> str:
@@ -1034,6 +1173,7 @@ def main() -> int:
             ("4. list", figure_list),
             ("5. search", figure_search),
             ("7. reading a long session", figure_reading),
+            ("8. writing", figure_writing),
             ("3. PocketPaw", figure_pocketpaw),
             ("6. throughput", figure_throughput),
         ]
