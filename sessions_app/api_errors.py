@@ -1,4 +1,8 @@
 """How domain errors and unmatched URLs look to API clients: always JSON."""
+import logging
+import sqlite3
+
+from django.db import OperationalError
 from django.http import JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -7,10 +11,44 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from .selectors import SessionNotFound
 from .services import SessionAlreadyExists
 
+logger = logging.getLogger(__name__)
+
+# Database errors that say "not now" rather than "never": another transaction held
+# what this one needed for longer than the connection waits, or the server could
+# not be reached. The same request sent again later can succeed.
+SQLITE_BUSY_CODES = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+POSTGRES_RETRYABLE_STATES = {
+    "40001",  # serialization_failure
+    "40P01",  # deadlock_detected
+    "53300",  # too_many_connections
+    "55P03",  # lock_not_available (lock_timeout)
+    "57014",  # query_canceled (statement_timeout)
+    "57P01",  # admin_shutdown
+}
+
 
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
+
+
+class DatabaseBusy(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The database is busy; try again in a moment."
+    default_code = "database_busy"
+    # DRF's handler sends `wait` as the Retry-After header.
+    wait = 1
+
+
+def is_retryable(error: OperationalError) -> bool:
+    driver_error = error.__cause__
+    sqlite_code = getattr(driver_error, "sqlite_errorcode", None)
+    if sqlite_code is not None:
+        # Extended result codes keep the primary code in their low byte.
+        return (sqlite_code & 0xFF) in SQLITE_BUSY_CODES
+    sqlstate = getattr(driver_error, "sqlstate", None)
+    # No SQLSTATE means no answer from the server: refused, dropped or timed out.
+    return sqlstate is None or sqlstate.startswith("08") or sqlstate in POSTGRES_RETRYABLE_STATES
 
 
 def exception_handler(exc, context):
@@ -19,6 +57,9 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound("Session not found")
     elif isinstance(exc, SessionAlreadyExists):
         exc = Conflict("Session already exists")
+    elif isinstance(exc, OperationalError) and is_retryable(exc):
+        logger.warning("Answered 503, the database is busy or unreachable: %s", exc)
+        exc = DatabaseBusy()
     return drf_exception_handler(exc, context)
 
 

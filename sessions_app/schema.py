@@ -37,6 +37,11 @@ BAD_REQUEST = {
 TOO_LARGE = _detail_response("The request body is larger than API_MAX_BODY_BYTES.")
 THROTTLED = _detail_response("Too many requests; the Retry-After header says when to try again.")
 THROTTLED["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."}}
+DATABASE_BUSY = _detail_response(
+    "The database stayed busy longer than the service waits for it, or could not be reached. "
+    "The Retry-After header says when to try again."
+)
+DATABASE_BUSY["headers"] = THROTTLED["headers"]
 UNAUTHORIZED = {
     "description": "Bad credentials, or a bearer token that is missing, malformed, expired or forged.",
     "content": {
@@ -56,7 +61,7 @@ def document_common_responses(result, **kwargs):
 
     401 from routes behind the token and the token routes themselves, 429 from
     every throttled route, 400 (malformed or invalid JSON) and 413 from every
-    route that takes a body.
+    route that takes a body, 503 from every route (api_errors.DatabaseBusy).
     """
     for path, methods in result.get("paths", {}).items():
         for operation in methods.values():
@@ -68,4 +73,5 @@ def document_common_responses(result, **kwargs):
             if "requestBody" in operation:
                 responses.setdefault("400", BAD_REQUEST)
                 responses.setdefault("413", TOO_LARGE)
+            responses.setdefault("503", DATABASE_BUSY)
     return result
