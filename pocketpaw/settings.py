@@ -88,6 +88,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that its process_exception sees a view's exception first.
+    "sessions_app.api_errors.DatabaseBusyMiddleware",
 ]
 
 ROOT_URLCONF = "pocketpaw.urls"

@@ -1,9 +1,9 @@
-"""How domain errors and unmatched URLs look to API clients: always JSON."""
+"""How errors look to clients: always JSON to API clients, whatever raised them."""
 import logging
 import sqlite3
 
 from django.db import OperationalError
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -32,12 +32,8 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
-class DatabaseBusy(exceptions.APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The database is busy; try again in a moment."
-    default_code = "database_busy"
-    # DRF's handler sends `wait` as the Retry-After header.
-    wait = 1
+DATABASE_BUSY = "The database is busy; try again in a moment."
+RETRY_AFTER_SECONDS = 1
 
 
 def is_retryable(error: OperationalError) -> bool:
@@ -57,14 +53,36 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound("Session not found")
     elif isinstance(exc, SessionAlreadyExists):
         exc = Conflict("Session already exists")
-    elif isinstance(exc, OperationalError) and is_retryable(exc):
-        logger.warning("Answered 503, the database is busy or unreachable: %s", exc)
-        exc = DatabaseBusy()
     return drf_exception_handler(exc, context)
 
 
 def _is_api(request) -> bool:
     return request.path.startswith("/api/")
+
+
+class DatabaseBusyMiddleware:
+    """503 with Retry-After, instead of a 500, when a view fails on a busy or unreachable database.
+
+    A middleware rather than DRF's exception handler, so that the admin's views get
+    the same answer as the API's.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not (isinstance(exception, OperationalError) and is_retryable(exception)):
+            return None
+        logger.warning("Answered 503, the database is busy or unreachable: %s", exception)
+        if _is_api(request):
+            response = JsonResponse({"detail": DATABASE_BUSY}, status=503)
+        else:
+            response = HttpResponse(DATABASE_BUSY, status=503, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
 
 def page_not_found(request, exception):

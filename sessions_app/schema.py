@@ -61,7 +61,7 @@ def document_common_responses(result, **kwargs):
 
     401 from routes behind the token and the token routes themselves, 429 from
     every throttled route, 400 (malformed or invalid JSON) and 413 from every
-    route that takes a body, 503 from every route (api_errors.DatabaseBusy).
+    route that takes a body, 503 from every route (api_errors.DatabaseBusyMiddleware).
     """
     for path, methods in result.get("paths", {}).items():
         for operation in methods.values():

@@ -84,6 +84,16 @@ def test_append_answers_503_while_the_database_is_held(auth_client, session):
     assert response.status_code == 503
 
 
+def test_admin_delete_answers_503_while_the_database_is_held(admin_client, session):
+    with held_by_another_connection(session):
+        response = admin_client.post(
+            f"/admin/sessions_app/session/{session.pk}/delete/", {"post": "yes"}
+        )
+
+    assert (response.status_code, response["Retry-After"]) == (503, "1")
+    assert Session.objects.filter(pk=session.pk).exists()
+
+
 def test_unreachable_database_answers_503(auth_client, user):
     session_with_messages(owner=user, key="s1", count=1)
     with mock.patch.object(
