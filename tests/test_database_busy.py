@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from unittest import mock
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import OperationalError, connection
 
 from sessions_app import services
@@ -92,6 +93,13 @@ def test_admin_delete_answers_503_while_the_database_is_held(admin_client, sessi
 
     assert (response.status_code, response["Retry-After"]) == (503, "1")
     assert Session.objects.filter(pk=session.pk).exists()
+
+
+def test_command_that_found_the_database_held_says_nothing_was_deleted(session):
+    with held_by_another_connection(session), pytest.raises(CommandError, match="nothing was deleted"):
+        call_command("delete_session", "held", "--noinput")
+
+    assert Message.objects.filter(session__key="held").count() == 3
 
 
 def test_unreachable_database_answers_503(auth_client, user):
