@@ -5,8 +5,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Exists, F, OuterRef, PositiveBigIntegerField, QuerySet, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -154,14 +155,14 @@ def sessions_delete(*, sessions: QuerySet[Session], via: str, actor: str = "") -
         Session.objects.filter(pk__in=sessions.values("pk"))
         .order_by("pk")
         .select_for_update(of=("self",))
-        .values_list("pk", "key", "owner_id", "owner__username", "message_count")
+        .values_list("pk", "owner_id")
     )
     deleted_at = timezone.now()
     deleted_sessions = deleted_messages = 0
-    deleted_per_owner = Counter(owner_id for _, _, owner_id, _, _ in locked)
+    deleted_per_owner = Counter(owner_id for _, owner_id in locked)
     for start in range(0, len(locked), DELETE_BATCH_SIZE):
-        batch = locked[start : start + DELETE_BATCH_SIZE]
-        batch_pks = [pk for pk, *_ in batch]
+        batch_pks = [pk for pk, _ in locked[start : start + DELETE_BATCH_SIZE]]
+        _deletion_records_insert(session_pks=batch_pks, via=via, actor=actor, deleted_at=deleted_at)
         deleted_messages += Message.objects.filter(session_id__in=batch_pks)._raw_delete(
             Message.objects.db
         )
@@ -170,22 +171,34 @@ def sessions_delete(*, sessions: QuerySet[Session], via: str, actor: str = "") -
         deleted_sessions += Session.objects.filter(pk__in=batch_pks)._raw_delete(
             Session.objects.db
         )
-        DeletionRecord.objects.bulk_create(
-            DeletionRecord(
-                session_key=key,
-                owner_id=owner_id,
-                owner_username=owner_username,
-                actor_username=actor,
-                via=via,
-                message_count=message_count,
-                deleted_at=deleted_at,
-            )
-            for _, key, owner_id, owner_username, message_count in batch
-        )
     if locked:
         session_totals_adjust(changes={owner: -count for owner, count in deleted_per_owner.items()})
         transaction.on_commit(purge_deleted_bytes)
     return DeletionResult(sessions=deleted_sessions, messages=deleted_messages)
+
+
+def _deletion_records_insert(*, session_pks: list[int], via: str, actor: str, deleted_at) -> None:
+    """A DeletionRecord for each of these sessions, copied by the database from their rows.
+
+    One INSERT ... SELECT, which the ORM cannot express: building the records as
+    model instances for bulk_create cost more than the DELETEs themselves when
+    many small sessions go at once (bench/RESULTS.md, figure 9).
+    """
+    quote = connection.ops.quote_name
+    users = get_user_model()._meta
+    username = users.get_field(get_user_model().USERNAME_FIELD).column
+    record, session = DeletionRecord._meta, Session._meta
+    columns = ["session_key", "owner_id", "owner_username", "actor_username", "via", "message_count", "deleted_at"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(record.db_table)} ({', '.join(quote(record.get_field(c).column) for c in columns)}) "
+            f"SELECT s.{quote(session.get_field('key').column)}, s.{quote(session.get_field('owner').column)}, "
+            f"u.{quote(username)}, %s, %s, s.{quote(session.get_field('message_count').column)}, %s "
+            f"FROM {quote(session.db_table)} s "
+            f"JOIN {quote(users.db_table)} u ON u.{quote(users.pk.column)} = s.{quote(session.get_field('owner').column)} "
+            f"WHERE s.{quote(session.pk.column)} IN ({', '.join(['%s'] * len(session_pks))})",
+            [actor, via, connection.ops.adapt_datetimefield_value(deleted_at), *session_pks],
+        )
 
 
 def session_totals_adjust(*, changes: Mapping[int, int]) -> None:
