@@ -350,6 +350,21 @@ def summary_rows(results: dict) -> list[list]:
                 "-",
             ]
         )
+    delete_all = results.get("delete_all")
+    if delete_all:
+        rows.append(
+            [
+                "9",
+                f"POST /api/sessions/bulk-delete {{\"all\": true}}, {delete_all['sessions']:,} sessions of "
+                f"{delete_all['messages_per_session']} messages, vs bare SQL DELETEs",
+                ms(delete_all["api"]["median"]),
+                ms(delete_all["raw"]["median"]),
+                f"{delete_all['paired_ratio']:.2f} (of medians: "
+                f"{delete_all['api']['median'] / delete_all['raw']['median']:.2f})",
+                "(shown)",
+                "-",
+            ]
+        )
     throughput = results.get("throughput")
     if throughput:
         for name, run in throughput.items():
@@ -408,6 +423,7 @@ def markdown(results: dict, errors: list[str], plot_path: Path, output: Path) ->
         search_section,
         reading_section,
         writing_section,
+        delete_all_section,
         throughput_section,
     ]:
         lines += section(results)
@@ -1088,6 +1104,36 @@ def writing_section(results: dict) -> list[str]:
                     f"the neighbour's appends overlapping it ({beside['during_count']})",
                     f"slowest {ms(beside['during_max'])}",
                 ],
+            ],
+        ),
+        "",
+    ]
+
+
+def delete_all_section(results: dict) -> list[str]:
+    delete_all = results.get("delete_all")
+    if not delete_all:
+        return []
+    api, raw = delete_all["api"], delete_all["raw"]
+    count, per_session = delete_all["sessions"], delete_all["messages_per_session"]
+    return [
+        "## 9. Deleting all of a user's sessions at once",
+        "",
+        "Not among the issue's figures: many small sessions in one delete, as `POST /api/sessions/bulk-delete` "
+        "with `{\"all\": true}`, the admin's bulk delete, `delete_session --retention` and deleting an account do "
+        f"it. A user with {count:,} sessions of {per_session} messages deletes them all through the API; the "
+        "baseline removes the same rows with two bare statements (`DELETE ... WHERE session_id IN (SELECT id "
+        "... WHERE owner_id = ?)`, then the sessions) in one transaction. The service does more than the "
+        "baseline by design: it locks the sessions in a stable order, writes a `DeletionRecord` per session "
+        "(copied by the database from the session rows, one `INSERT ... SELECT` per batch of 500), lowers the "
+        "owner's `SessionTotal` and, on SQLite, checkpoints the WAL after the commit. A new user is built "
+        "(untimed) for every trial, and the trials run in pairs.",
+        "",
+        *table(
+            ["", "median", "trials"],
+            [
+                ["the API", ms(api["median"]), ", ".join(ms(t) for t in api["times"])],
+                ["bare SQL", ms(raw["median"]), ", ".join(ms(t) for t in raw["times"])],
             ],
         ),
         "",

@@ -67,6 +67,8 @@ SIZES = {
         "export_trials": 3,
         "longest_messages": 500,
         "writing_trials": 21,
+        "delete_all_sessions": 5_000,
+        "delete_all_trials": 3,
     },
     "quick": {
         "background_users": 2,
@@ -88,6 +90,8 @@ SIZES = {
         "export_trials": 1,
         "longest_messages": 20,
         "writing_trials": 3,
+        "delete_all_sessions": 100,
+        "delete_all_trials": 3,
     },
 }
 MESSAGES_PER_STORE_SESSION = 10
@@ -776,6 +780,61 @@ def appends_beside_a_delete(builder, owner_client, victim, text: str, quiet_seco
     }
 
 
+def figure_delete_all(ctx) -> None:
+    """9. Deleting all of a user's sessions at once (bulk-delete with "all") against the bare DELETEs."""
+    from dataset import after_bulk_load
+    from django.db import connection, transaction
+
+    from sessions_app.models import DeletionRecord, Session
+
+    builder, sizes = ctx["builder"], ctx["sizes"]
+    count = sizes["delete_all_sessions"]
+    owners = iter(range(1_000_000))
+
+    def prepare():
+        owner = builder.user(f"delete_all_{next(owners)}")
+        builder.sessions(
+            owner,
+            count,
+            MESSAGES_PER_STORE_SESSION,
+            label=f"delete-all trials: {count:,} sessions of {MESSAGES_PER_STORE_SESSION} messages",
+            prefix="a",
+        )
+        after_bulk_load()
+        return owner, bearer_client(owner)
+
+    def api(prepared):
+        owner, client = prepared
+        response = client.post("/api/sessions/bulk-delete", {"all": True}, content_type="application/json")
+        if response.status_code != 200 or response.json() != {"status": "ok", "deleted": count}:
+            raise AssertionError(f"bulk-delete answered {response.status_code}: {response.content[:200]!r}")
+
+    def raw(prepared):
+        owner, _ = prepared
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "DELETE FROM sessions_app_message WHERE session_id IN "
+                "(SELECT id FROM sessions_app_session WHERE owner_id = %s)",
+                [owner.pk],
+            )
+            cursor.execute("DELETE FROM sessions_app_session WHERE owner_id = %s", [owner.pk])
+
+    result = trials({"api": (prepare, api), "raw": (prepare, raw)}, sizes["delete_all_trials"])
+    left = Session.objects.filter(owner__username__startswith="delete_all_").count()
+    if left:
+        raise AssertionError(f"{left} sessions of the delete-all trials are still there")
+    records = DeletionRecord.objects.filter(owner_username__startswith="delete_all_").count()
+    if records != count * sizes["delete_all_trials"]:
+        raise AssertionError(f"{records} deletion records for {count * sizes['delete_all_trials']} deleted sessions")
+    ctx["results"]["delete_all"] = {
+        "sessions": count,
+        "messages_per_session": MESSAGES_PER_STORE_SESSION,
+        **result,
+        "paired_ratio": paired_ratio(result["api"]["times"], result["raw"]["times"]),
+    }
+    log(f"delete all: api {result['api']['median']:.2f} s, raw {result['raw']['median']:.2f} s")
+
+
 def utc(value) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
@@ -1174,6 +1233,7 @@ def main() -> int:
             ("5. search", figure_search),
             ("7. reading a long session", figure_reading),
             ("8. writing", figure_writing),
+            ("9. deleting all of a user's sessions", figure_delete_all),
             ("3. PocketPaw", figure_pocketpaw),
             ("6. throughput", figure_throughput),
         ]
