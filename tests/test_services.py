@@ -7,7 +7,7 @@ from django.db import DatabaseError
 from django.db.models.signals import post_delete, pre_delete
 
 from sessions_app import services
-from sessions_app.models import Message, Session
+from sessions_app.models import DeletionRecord, Message, Session
 from sessions_app.selectors import SessionNotFound
 
 from .factories import SessionFactory, session_with_messages
@@ -41,6 +41,17 @@ def test_deleting_1000_messages_takes_as_few_queries_as_deleting_one(
     with django_assert_num_queries(7):
         services.session_delete(session=small, via="api")
     assert Message.objects.count() == 0
+
+
+def test_deleting_a_batch_of_500_sessions_takes_as_few_queries_as_deleting_one(
+    user, django_assert_num_queries
+):
+    SessionFactory.create_batch(services.DELETE_BATCH_SIZE, owner=user)
+    # The same statements as for one session: the audit records of the whole batch
+    # are one INSERT ... SELECT, not one INSERT per slice of the driver's parameter limit.
+    with django_assert_num_queries(7):
+        services.sessions_delete(sessions=Session.objects.filter(owner=user), via="api")
+    assert DeletionRecord.objects.count() == services.DELETE_BATCH_SIZE
 
 
 def test_no_per_row_signal_receivers_on_messages():
