@@ -51,7 +51,7 @@ SIZES = {
         "background_users": 3,
         "background_sessions": 1_000,
         "delete_ns": [1_000, 10_000, 100_000],
-        "delete_trials": {1_000: 7, 10_000: 7, 100_000: 7},
+        "delete_trials": {1_000: 7, 10_000: 7, 100_000: 11},
         "store_delete_n": 10_000,
         "store_trials": 5,
         "store_small": 1_000,
