@@ -1137,6 +1137,10 @@ def delete_all_section(results: dict) -> list[str]:
             ],
         ),
         "",
+        "The plan the database chose for the baseline's message `DELETE` (for the same data, not run):",
+        "",
+        *code_block(delete_all.get("raw_plan", "(not recorded in this run)")),
+        "",
     ]
 
 

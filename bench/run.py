@@ -809,17 +809,26 @@ def figure_delete_all(ctx) -> None:
         if response.status_code != 200 or response.json() != {"status": "ok", "deleted": count}:
             raise AssertionError(f"bulk-delete answered {response.status_code}: {response.content[:200]!r}")
 
+    bare_messages_delete = (
+        "DELETE FROM sessions_app_message WHERE session_id IN "
+        "(SELECT id FROM sessions_app_session WHERE owner_id = %s)"
+    )
+
     def raw(prepared):
         owner, _ = prepared
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                "DELETE FROM sessions_app_message WHERE session_id IN "
-                "(SELECT id FROM sessions_app_session WHERE owner_id = %s)",
-                [owner.pk],
-            )
+            cursor.execute(bare_messages_delete, [owner.pk])
             cursor.execute("DELETE FROM sessions_app_session WHERE owner_id = %s", [owner.pk])
 
     result = trials({"api": (prepare, api), "raw": (prepare, raw)}, sizes["delete_all_trials"])
+    # The plan the database chose for the baseline's message DELETE (EXPLAIN only: not run).
+    planned_owner, _ = prepare()
+    with connection.cursor() as cursor:
+        explain = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
+        cursor.execute(explain + bare_messages_delete, [planned_owner.pk])
+        # SQLite's rows end with the step's description, PostgreSQL's are one line each.
+        raw_plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
+    raw((planned_owner, None))
     left = Session.objects.filter(owner__username__startswith="delete_all_").count()
     if left:
         raise AssertionError(f"{left} sessions of the delete-all trials are still there")
@@ -831,6 +840,7 @@ def figure_delete_all(ctx) -> None:
         "messages_per_session": MESSAGES_PER_STORE_SESSION,
         **result,
         "paired_ratio": paired_ratio(result["api"]["times"], result["raw"]["times"]),
+        "raw_plan": raw_plan,
     }
     log(f"delete all: api {result['api']['median']:.2f} s, raw {result['raw']['median']:.2f} s")
 
