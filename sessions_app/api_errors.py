@@ -25,15 +25,13 @@ POSTGRES_RETRYABLE_STATES = {
     "57014",  # query_canceled (statement_timeout)
     "57P01",  # admin_shutdown
 }
+DATABASE_BUSY = "The database is busy; try again in a moment."
+RETRY_AFTER_SECONDS = 1
 
 
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
-
-
-DATABASE_BUSY = "The database is busy; try again in a moment."
-RETRY_AFTER_SECONDS = 1
 
 
 def is_retryable(error: OperationalError) -> bool:

@@ -185,20 +185,26 @@ def _deletion_records_insert(*, session_pks: list[int], via: str, actor: str, de
     many small sessions go at once (bench/RESULTS.md, figure 9).
     """
     quote = connection.ops.quote_name
-    users = get_user_model()._meta
-    username = users.get_field(get_user_model().USERNAME_FIELD).column
-    record, session = DeletionRecord._meta, Session._meta
-    columns = ["session_key", "owner_id", "owner_username", "actor_username", "via", "message_count", "deleted_at"]
+    user_model = get_user_model()
+    users, record, session = user_model._meta, DeletionRecord._meta, Session._meta
+
+    def column(meta, name: str) -> str:
+        return quote(meta.get_field(name).column)
+
+    record_columns = ", ".join(
+        column(record, name)
+        for name in ["session_key", "owner_id", "owner_username", "actor_username", "via", "message_count", "deleted_at"]
+    )
+    sql = (
+        f"INSERT INTO {quote(record.db_table)} ({record_columns}) "
+        f"SELECT s.{column(session, 'key')}, s.{column(session, 'owner')}, "
+        f"u.{column(users, user_model.USERNAME_FIELD)}, %s, %s, s.{column(session, 'message_count')}, %s "
+        f"FROM {quote(session.db_table)} s JOIN {quote(users.db_table)} u "
+        f"ON u.{quote(users.pk.column)} = s.{column(session, 'owner')} "
+        f"WHERE s.{quote(session.pk.column)} IN ({', '.join(['%s'] * len(session_pks))})"
+    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(record.db_table)} ({', '.join(quote(record.get_field(c).column) for c in columns)}) "
-            f"SELECT s.{quote(session.get_field('key').column)}, s.{quote(session.get_field('owner').column)}, "
-            f"u.{quote(username)}, %s, %s, s.{quote(session.get_field('message_count').column)}, %s "
-            f"FROM {quote(session.db_table)} s "
-            f"JOIN {quote(users.db_table)} u ON u.{quote(users.pk.column)} = s.{quote(session.get_field('owner').column)} "
-            f"WHERE s.{quote(session.pk.column)} IN ({', '.join(['%s'] * len(session_pks))})",
-            [actor, via, connection.ops.adapt_datetimefield_value(deleted_at), *session_pks],
-        )
+        cursor.execute(sql, [actor, via, connection.ops.adapt_datetimefield_value(deleted_at), *session_pks])
 
 
 def session_totals_adjust(*, changes: Mapping[int, int]) -> None:
