@@ -5,7 +5,8 @@ whole request path up on a small session first (imports, URL resolver, the
 serializer and renderer, the on-commit purge), so that what is left to grow
 during the measured delete is the delete itself. Then it resets the kernel's
 peak-RSS mark (VmHWM, via /proc/self/clear_refs), runs one delete and reports
-(with `--how export`, one JSON export of the session, read to its end, instead):
+(with `--how export`, one JSON export of the session, read to its end, instead; with
+`--how delete-all`, the owner's `POST /api/sessions/bulk-delete {"all": true}`):
 
 - rss_growth_kib: VmHWM after the delete minus VmRSS just before it (the kernel's
   own accounting of this process: Python objects, malloc arenas, SQLite's page cache);
@@ -52,8 +53,8 @@ def reset_peak() -> bool:
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--owner", required=True)
-    parser.add_argument("--key", required=True, help="the session to delete (or export)")
-    parser.add_argument("--how", choices=["api", "raw", "export"], default="api")
+    parser.add_argument("--key", help="the session to delete (or export); not with --how delete-all")
+    parser.add_argument("--how", choices=["api", "raw", "export", "delete-all"], default="api")
     parser.add_argument("--tracemalloc", action="store_true")
     args = parser.parse_args()
 
@@ -68,9 +69,12 @@ def main():
     from sessions_app import services
     from sessions_app.models import Message, Session
 
+    def bearer_client(user):
+        return Client(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+
     owner = get_user_model().objects.get(username=args.owner)
-    client = Client(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(owner).access_token}")
-    victim = Session.objects.get(owner=owner, key=args.key)
+    client = bearer_client(owner)
+    victim = Session.objects.get(owner=owner, key=args.key) if args.how != "delete-all" else None
 
     def api_delete(key):
         response = client.delete(f"/api/sessions/{key}")
@@ -81,14 +85,23 @@ def main():
             cursor.execute("DELETE FROM sessions_app_message WHERE session_id = %s", [pk])
             cursor.execute("DELETE FROM sessions_app_session WHERE id = %s", [pk])
 
+    def delete_all(user_client, expected=None):
+        response = user_client.post("/api/sessions/bulk-delete", {"all": True}, content_type="application/json")
+        assert response.status_code == 200, response.content
+        assert expected is None or response.json()["deleted"] == expected, response.content
+
     def export(key):
         response = client.get(f"/api/sessions/{key}/export")
         assert response.status_code == 200, response.content
         return sum(len(chunk) for chunk in response.streaming_content)
 
-    # Warm-up: the same path on a session of a few messages.
+    # Warm-up: the same path on a session of a few messages (for delete-all, another
+    # user's few sessions, since the owner's would all go).
+    warm_owner = owner
+    if args.how == "delete-all":
+        warm_owner = get_user_model().objects.create(username=f"memprobe_warm_{os.getpid()}")
     for _ in range(2):
-        warm = services.session_create(owner=owner)
+        warm = services.session_create(owner=warm_owner)
         for i in range(3):
             services.message_create(session=warm, role="user", content=f"warm-up message {i}")
         if args.how == "api":
@@ -97,8 +110,13 @@ def main():
         elif args.how == "export":
             export(warm.key)
             raw_delete(warm.pk)
+        elif args.how == "delete-all":
+            delete_all(bearer_client(warm_owner), expected=1)
         else:
             raw_delete(warm.pk)
+    if args.how == "delete-all":
+        warm_owner.delete()
+        sessions_before = Session.objects.filter(owner=owner).count()
     gc.collect()
 
     if args.tracemalloc:
@@ -113,6 +131,8 @@ def main():
         api_delete(victim.key)
     elif args.how == "export":
         exported_bytes = export(victim.key)
+    elif args.how == "delete-all":
+        delete_all(client, expected=sessions_before)
     else:
         raw_delete(victim.pk)
     seconds = time.perf_counter() - started
@@ -122,7 +142,9 @@ def main():
     traced_peak = tracemalloc.get_traced_memory()[1] if args.tracemalloc else None
     if args.tracemalloc:
         tracemalloc.stop()
-    if args.how != "export":
+    if args.how == "delete-all":
+        assert not Session.objects.filter(owner=owner).exists()
+    elif args.how != "export":
         assert not Message.objects.filter(session_id=victim.pk).exists()
 
     print(

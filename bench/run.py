@@ -69,6 +69,7 @@ SIZES = {
         "writing_trials": 21,
         "delete_all_sessions": 5_000,
         "delete_all_trials": 3,
+        "delete_all_memory_sessions": [5_000, 100_000],
     },
     "quick": {
         "background_users": 2,
@@ -92,6 +93,7 @@ SIZES = {
         "writing_trials": 3,
         "delete_all_sessions": 100,
         "delete_all_trials": 3,
+        "delete_all_memory_sessions": [100, 1_000],
     },
 }
 MESSAGES_PER_STORE_SESSION = 10
@@ -835,12 +837,24 @@ def figure_delete_all(ctx) -> None:
     records = DeletionRecord.objects.filter(owner_username__startswith="delete_all_").count()
     if records != count * sizes["delete_all_trials"]:
         raise AssertionError(f"{records} deletion records for {count * sizes['delete_all_trials']} deleted sessions")
+    # Memory of a fresh process deleting all of a user's sessions, for few and many sessions of one
+    # message each: what it holds per session while it locks them all before the first DELETE.
+    memory = {}
+    for sessions_count in sizes["delete_all_memory_sessions"]:
+        owner = builder.user(f"delete_all_memory_{sessions_count}")
+        builder.sessions(
+            owner, sessions_count, 1, label=f"delete-all memory probes: {sessions_count:,} sessions of 1 message", prefix="m"
+        )
+        after_bulk_load()
+        command = [sys.executable, str(BENCH / "memprobe.py"), "--owner", owner.username, "--how", "delete-all"]
+        memory[sessions_count] = run_json(command, env=ctx["env"])
     ctx["results"]["delete_all"] = {
         "sessions": count,
         "messages_per_session": MESSAGES_PER_STORE_SESSION,
         **result,
         "paired_ratio": paired_ratio(result["api"]["times"], result["raw"]["times"]),
         "raw_plan": raw_plan,
+        "memory": memory,
     }
     log(f"delete all: api {result['api']['median']:.2f} s, raw {result['raw']['median']:.2f} s")
 

@@ -1,5 +1,6 @@
 """Writes. The API, the admin and the management command all change data through these."""
 import secrets
+from array import array
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from .storage import purge_deleted_bytes
 AUTO_TITLE_LENGTH = 80
 # Ids per DELETE statement: far below every backend's limit on bound parameters.
 DELETE_BATCH_SIZE = 500
+# Rows per fetch while locking the sessions to delete, all of which are read before the first DELETE.
+LOCK_FETCH_SIZE = 2_000
 
 
 class SessionAlreadyExists(Exception):
@@ -151,17 +154,25 @@ def sessions_delete(*, sessions: QuerySet[Session], via: str, actor: str = "") -
     """
     # Lock in a stable order so that two bulk deletes cannot deadlock, and so
     # that a message appended concurrently cannot outlive its session.
-    locked = list(
+    locked_rows = (
         Session.objects.filter(pk__in=sessions.values("pk"))
         .order_by("pk")
         .select_for_update(of=("self",))
         .values_list("pk", "owner_id")
+        .iterator(chunk_size=LOCK_FETCH_SIZE)
     )
+    # Every id is read before the first DELETE. Eight bytes each, not a Python tuple
+    # of two ints: a retention run over 200,000 sessions grew the process by 15 MB
+    # with a list of tuples, by 1 MB with this (bench/RESULTS.md, figure 9).
+    locked_pks = array("q")
+    deleted_per_owner: Counter[int] = Counter()
+    for pk, owner_id in locked_rows:
+        locked_pks.append(pk)
+        deleted_per_owner[owner_id] += 1
     deleted_at = timezone.now()
     deleted_sessions = deleted_messages = 0
-    deleted_per_owner = Counter(owner_id for _, owner_id in locked)
-    for start in range(0, len(locked), DELETE_BATCH_SIZE):
-        batch_pks = [pk for pk, _ in locked[start : start + DELETE_BATCH_SIZE]]
+    for start in range(0, len(locked_pks), DELETE_BATCH_SIZE):
+        batch_pks = locked_pks[start : start + DELETE_BATCH_SIZE].tolist()
         _deletion_records_insert(session_pks=batch_pks, via=via, actor=actor, deleted_at=deleted_at)
         deleted_messages += Message.objects.filter(session_id__in=batch_pks)._raw_delete(
             Message.objects.db
@@ -171,7 +182,7 @@ def sessions_delete(*, sessions: QuerySet[Session], via: str, actor: str = "") -
         deleted_sessions += Session.objects.filter(pk__in=batch_pks)._raw_delete(
             Session.objects.db
         )
-    if locked:
+    if locked_pks:
         session_totals_adjust(changes={owner: -count for owner, count in deleted_per_owner.items()})
         transaction.on_commit(purge_deleted_bytes)
     return DeletionResult(sessions=deleted_sessions, messages=deleted_messages)

@@ -75,6 +75,19 @@ def test_sessions_delete_spans_several_batches(user):
     assert not Session.objects.exists()
 
 
+def test_sessions_delete_removes_every_session_when_locking_takes_several_fetches(
+    monkeypatch, user, other_user
+):
+    monkeypatch.setattr(services, "LOCK_FETCH_SIZE", 2)
+    for i in range(3):
+        session_with_messages(owner=user, count=2, key=f"mine{i}")
+        session_with_messages(owner=other_user, count=1, key=f"theirs{i}")
+    result = services.sessions_delete(sessions=Session.objects.all(), via="retention")
+    assert result == services.DeletionResult(sessions=6, messages=9)
+    assert not Message.objects.exists()
+    assert DeletionRecord.objects.count() == 6
+
+
 def test_a_fault_after_the_message_delete_rolls_everything_back(user):
     session = session_with_messages(owner=user, count=5)
     real_raw_delete = type(Session.objects.all())._raw_delete
