@@ -66,6 +66,21 @@ def connection_reuse(**env) -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
+def test_loading_the_wsgi_application_imports_the_views_without_connecting_to_the_database():
+    # gunicorn loads pocketpaw.wsgi once in its master and forks the workers from it:
+    # the views should be loaded there, and no connection opened to be shared by the forks.
+    probe = (
+        "import sys; from django.db import connections; import pocketpaw.wsgi; "
+        "print('sessions_app.apis' in sys.modules, connections['default'].connection is None)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update(PRODUCTION_ENV, DJANGO_SETTINGS_MODULE="pocketpaw.settings")
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=PROJECT, env=env, capture_output=True, text=True
+    )
+    assert result.stdout.split() == ["True", "True"], result.stderr
+
+
 def test_database_connections_are_kept_for_60_seconds_and_checked_before_reuse_by_default():
     assert connection_reuse() == "60 True"
 
