@@ -154,21 +154,27 @@ def sessions_delete(*, sessions: QuerySet[Session], via: str, actor: str = "") -
     """
     # Lock in a stable order so that two bulk deletes cannot deadlock, and so
     # that a message appended concurrently cannot outlive its session.
-    locked_rows = (
-        Session.objects.filter(pk__in=sessions.values("pk"))
-        .order_by("pk")
-        .select_for_update(of=("self",))
-        .values_list("pk", "owner_id")
-        .iterator(chunk_size=LOCK_FETCH_SIZE)
-    )
+    if sessions.query.distinct or sessions.query.is_sliced:
+        # Neither takes a row lock (FOR UPDATE); their ids as a subquery do.
+        sessions = Session.objects.filter(pk__in=sessions.values("pk"))
+    # Otherwise the caller's own filter, not a join of the table with itself: with
+    # statistics from when the table was empty, PostgreSQL planned that join as a
+    # nested loop that read the owner's 200,000 sessions once per session.
+    lock = sessions.order_by("pk").select_for_update(of=("self",)).values_list("pk", "owner_id")
     # Every id is read before the first DELETE. Eight bytes each, not a Python tuple
-    # of two ints: a retention run over 200,000 sessions grew the process by 15 MB
-    # with a list of tuples, by 1 MB with this (bench/RESULTS.md, figure 9).
+    # of two ints: deleting 200,000 sessions grew the process by 15 MB (SQLite) and
+    # 18 MB (PostgreSQL, whose driver also holds the whole result) with a list of
+    # tuples, by 1 MB and 6 MB with this (bench/RESULTS.md, figure 9). A plain cursor
+    # read in chunks, not QuerySet.iterator(): on PostgreSQL that declares a
+    # server-side cursor, three more round trips on every delete.
     locked_pks = array("q")
     deleted_per_owner: Counter[int] = Counter()
-    for pk, owner_id in locked_rows:
-        locked_pks.append(pk)
-        deleted_per_owner[owner_id] += 1
+    with connection.cursor() as cursor:
+        cursor.execute(*lock.query.sql_with_params())
+        while rows := cursor.fetchmany(LOCK_FETCH_SIZE):
+            for pk, owner_id in rows:
+                locked_pks.append(pk)
+                deleted_per_owner[owner_id] += 1
     deleted_at = timezone.now()
     deleted_sessions = deleted_messages = 0
     for start in range(0, len(locked_pks), DELETE_BATCH_SIZE):

@@ -88,6 +88,22 @@ def test_sessions_delete_removes_every_session_when_locking_takes_several_fetche
     assert DeletionRecord.objects.count() == 6
 
 
+def test_sessions_delete_accepts_a_distinct_queryset(user):
+    # The admin's changelist makes its queryset DISTINCT for some searches; FOR UPDATE refuses those.
+    session_with_messages(owner=user, count=2)
+    result = services.sessions_delete(sessions=Session.objects.filter(owner=user).distinct(), via="admin")
+    assert result == services.DeletionResult(sessions=1, messages=2)
+
+
+def test_sessions_delete_deletes_only_the_sessions_of_a_sliced_queryset(user):
+    for key in ["first", "second", "third"]:
+        session_with_messages(owner=user, count=1, key=key)
+    first_two = Session.objects.filter(owner=user).order_by("pk")[:2]
+    result = services.sessions_delete(sessions=first_two, via="command")
+    assert result == services.DeletionResult(sessions=2, messages=2)
+    assert list(Session.objects.values_list("key", flat=True)) == ["third"]
+
+
 def test_a_fault_after_the_message_delete_rolls_everything_back(user):
     session = session_with_messages(owner=user, count=5)
     real_raw_delete = type(Session.objects.all())._raw_delete
