@@ -2,8 +2,9 @@
 import secrets
 from array import array
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -28,7 +29,7 @@ from .storage import purge_deleted_bytes
 AUTO_TITLE_LENGTH = 80
 # Ids per DELETE statement: far below every backend's limit on bound parameters.
 DELETE_BATCH_SIZE = 500
-# Rows per fetch while locking the sessions to delete, all of which are read before the first DELETE.
+# Sessions a delete locks with one plain query; beyond it, rows per fetch of the rest.
 LOCK_FETCH_SIZE = 2_000
 
 
@@ -161,20 +162,22 @@ def sessions_delete(*, sessions: QuerySet[Session], via: str, actor: str = "") -
     # statistics from when the table was empty, PostgreSQL planned that join as a
     # nested loop that read the owner's 200,000 sessions once per session.
     lock = sessions.order_by("pk").select_for_update(of=("self",)).values_list("pk", "owner_id")
-    # Every id is read before the first DELETE. Eight bytes each, not a Python tuple
-    # of two ints: deleting 200,000 sessions grew the process by 15 MB (SQLite) and
-    # 18 MB (PostgreSQL, whose driver also holds the whole result) with a list of
-    # tuples, by 1 MB and 6 MB with this (bench/RESULTS.md, figure 9). A plain cursor
-    # read in chunks, not QuerySet.iterator(): on PostgreSQL that declares a
-    # server-side cursor, three more round trips on every delete.
+    # Every id is read before the first DELETE and kept in 8 bytes, not a Python tuple
+    # of two ints (200,000 sessions: 15 MB on SQLite, 18 MB on PostgreSQL as tuples).
+    # Most deletes select a few sessions: one plain query reads them. Past a page the
+    # rest is streamed (a server-side cursor on PostgreSQL), since a plain query's
+    # whole result sits in the driver (6 MB per 100,000 sessions); streaming every
+    # delete would cost three more round trips each (bench/RESULTS.md, figure 9).
+    first_page = list(lock[:LOCK_FETCH_SIZE])
+    rows: Iterable[tuple[int, int]] = first_page
+    if len(first_page) == LOCK_FETCH_SIZE:
+        rest = lock.filter(pk__gt=first_page[-1][0]).iterator(chunk_size=LOCK_FETCH_SIZE)
+        rows = chain(first_page, rest)
     locked_pks = array("q")
     deleted_per_owner: Counter[int] = Counter()
-    with connection.cursor() as cursor:
-        cursor.execute(*lock.query.sql_with_params())
-        while rows := cursor.fetchmany(LOCK_FETCH_SIZE):
-            for pk, owner_id in rows:
-                locked_pks.append(pk)
-                deleted_per_owner[owner_id] += 1
+    for pk, owner_id in rows:
+        locked_pks.append(pk)
+        deleted_per_owner[owner_id] += 1
     deleted_at = timezone.now()
     deleted_sessions = deleted_messages = 0
     for start in range(0, len(locked_pks), DELETE_BATCH_SIZE):
