@@ -57,6 +57,8 @@ def main():
     parser.add_argument("--how", choices=["api", "raw", "export", "delete-all"], default="api")
     parser.add_argument("--tracemalloc", action="store_true")
     args = parser.parse_args()
+    if (args.how == "delete-all") == (args.key is not None):
+        parser.error("--key names the session to delete or export; --how delete-all takes none")
 
     import django
 
