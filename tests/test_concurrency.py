@@ -159,3 +159,22 @@ def test_creates_and_deletes_at_once_keep_the_total_exact(api):
         assert sorted(r.status_code for r in responses) == [200, 201, 201], round_
         listed = api.request("GET", "/api/sessions").json()["total"]
         assert listed == Session.objects.filter(owner=api.owner).count(), round_
+
+
+def test_two_refreshes_with_one_token_at_once_give_one_new_pair(live_server, monkeypatch):
+    refresh = str(RefreshToken.for_user(UserFactory(username="alice")))
+    check_revoked = RefreshToken.check_blacklist
+
+    def check_revoked_slowly(token):
+        check_revoked(token)
+        # Both requests are past the check before either has revoked the token.
+        time.sleep(0.3)
+
+    monkeypatch.setattr(RefreshToken, "check_blacklist", check_revoked_slowly)
+
+    def refresh_once():
+        return requests.post(live_server.url + "/api/auth/token/refresh", json={"refresh": refresh}, timeout=TIMEOUT)
+
+    responses = all_at_once(refresh_once, refresh_once)
+
+    assert sorted(r.status_code for r in responses) == [200, 401]

@@ -14,11 +14,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.management import CommandError, call_command
-from django.db import DatabaseError
+from django.db import DatabaseError, OperationalError
 from django.db.models.query import QuerySet
 from django.utils import timezone
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import AccessToken
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from sessions_app.models import DeletionRecord, Message, Session
 
@@ -67,6 +67,15 @@ def test_a_used_refresh_token_is_revoked(api_client, user):
     refresh = login(api_client)["refresh"]
     api_client.post("/api/auth/token/refresh", {"refresh": refresh}, format="json")
     assert api_client.post("/api/auth/token/refresh", {"refresh": refresh}, format="json").status_code == 401
+
+
+def test_a_refresh_that_fails_midway_leaves_the_used_token_valid(api_client, user):
+    refresh = login(api_client)["refresh"]
+    # The database fails after the used token is revoked, as the new one is recorded.
+    with mock.patch.object(RefreshToken, "outstand", side_effect=OperationalError("database is locked")):
+        failed = api_client.post("/api/auth/token/refresh", {"refresh": refresh}, format="json")
+    assert failed.status_code == 503
+    assert api_client.post("/api/auth/token/refresh", {"refresh": refresh}, format="json").status_code == 200
 
 
 def test_token_lifetimes_come_from_the_environment():
