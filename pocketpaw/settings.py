@@ -200,7 +200,19 @@ SIMPLE_JWT = {
 }
 
 # Requests per period ("N/second|minute|hour|day"); over it, 429 with Retry-After.
-# Counted in the process's memory: with several workers, each keeps its own count.
+# The login limits guard passwords, so every worker and host must count together: in the
+# database (the table is made by sessions_app's migrations). The per-user API limit stays
+# in each process's memory, where counting costs no database write per request.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "login_throttle": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "sessions_app_login_throttle",
+        # Culling drops entries at random; spraying many addresses must not clear one
+        # username's count. Entries expire with their period anyway.
+        "OPTIONS": {"MAX_ENTRIES": 1_000_000},
+    },
+}
 API_THROTTLE_RATES = {
     "login_address": os.environ.get("THROTTLE_LOGIN_ADDRESS", "30/minute"),
     "login_username": os.environ.get("THROTTLE_LOGIN_USERNAME", "10/minute"),

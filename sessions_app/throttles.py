@@ -7,6 +7,7 @@ as much as guessing many from one.
 import hashlib
 
 from django.conf import settings
+from django.core.cache import caches
 from rest_framework.throttling import SimpleRateThrottle
 
 
@@ -15,14 +16,22 @@ class SettingsRateThrottle(SimpleRateThrottle):
         return settings.API_THROTTLE_RATES[self.scope]
 
 
-class LoginAddressThrottle(SettingsRateThrottle):
+class LoginThrottle(SettingsRateThrottle):
+    """Counted in the database, so that every worker process sees every attempt."""
+
+    @property
+    def cache(self):
+        return caches["login_throttle"]
+
+
+class LoginAddressThrottle(LoginThrottle):
     scope = "login_address"
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class LoginUsernameThrottle(SettingsRateThrottle):
+class LoginUsernameThrottle(LoginThrottle):
     scope = "login_username"
 
     def get_cache_key(self, request, view):

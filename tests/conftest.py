@@ -1,7 +1,7 @@
 from urllib.parse import quote
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -11,9 +11,20 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    """Rate-limit counters live in the cache; each test starts with none."""
+def fresh_rate_limits(request, django_db_blocker):
+    """Each test starts with no rate-limit counts.
+
+    The login limits' counts are in the database, where a test on a live server commits
+    them and neither rolling back nor flushing removes them; so they are cleared before
+    every test that uses the database.
+    """
     cache.clear()
+    if {"db", "transactional_db", "live_server"} & set(request.fixturenames) or request.node.get_closest_marker(
+        "django_db"
+    ):
+        request.getfixturevalue("django_db_setup")
+        with django_db_blocker.unblock():
+            caches["login_throttle"].clear()
     yield
     cache.clear()
 

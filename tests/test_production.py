@@ -142,3 +142,16 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout_and_secure_delete(db):
             cursor.execute(f"PRAGMA {pragma}")
             settings_in_force[pragma] = cursor.fetchone()[0]
     assert settings_in_force == {"journal_mode": "wal", "busy_timeout": 20000, "secure_delete": 1}
+
+
+def test_migrate_alone_readies_a_new_database_for_logins(tmp_path):
+    env = {"DJANGO_DEBUG": "1", "DATABASE_URL": f"sqlite:///{tmp_path / 'new.sqlite3'}"}
+    assert manage("migrate", "--noinput", env_overrides=env).returncode == 0
+    # A wrong password is counted against the login limits, in their table, then refused.
+    login = (
+        "from django.test import Client; "
+        "print(Client(HTTP_HOST='localhost').post('/api/auth/token', {'username': 'x', 'password': 'y'}, "
+        "content_type='application/json').status_code)"
+    )
+    result = manage("shell", "-c", login, env_overrides=env)
+    assert result.stdout.strip().splitlines()[-1:] == ["401"], result.stderr

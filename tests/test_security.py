@@ -7,6 +7,7 @@ import sys
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
+from urllib.parse import quote
 from unittest import mock
 
 import jwt
@@ -14,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.management import CommandError, call_command
-from django.db import DatabaseError, OperationalError
+from django.db import DatabaseError, OperationalError, connection
 from django.db.models.query import QuerySet
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -201,6 +202,36 @@ def test_a_throttled_delete_deletes_nothing(auth_client, user, small_rates):
         auth_client.get("/api/sessions")
     assert auth_client.delete("/api/sessions/s1").status_code == 429
     assert Session.objects.exists()
+
+
+def url_of_test_database() -> str:
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{quote(db['USER'])}:{quote(db['PASSWORD'] or '')}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_login_limit_counts_attempts_made_through_another_worker_process(api_client, small_rates):
+    other_worker = (
+        "import django; django.setup(); from django.test import Client; "
+        "client = Client(REMOTE_ADDR='10.9.9.9'); "
+        "print([client.post('/api/auth/token', {'username': 'alice', 'password': 'wrong'}, "
+        "content_type='application/json').status_code for _ in range(2)])"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": url_of_test_database(),
+        "THROTTLE_LOGIN_USERNAME": "2/minute",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", other_worker], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.strip() == "[401, 401]", result.stderr
+
+    response = api_client.post("/api/auth/token", {"username": "alice", "password": PASSWORD}, format="json")
+    assert response.status_code == 429
 
 
 def test_health_is_not_rate_limited(api_client, db, small_rates):
