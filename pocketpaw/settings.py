@@ -82,6 +82,8 @@ MIDDLEWARE = [
     # Serves the admin's and Swagger UI's static files under gunicorn, without a web server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # Before anything reads the body; after CORS, so browsers can read its 413 and 411.
+    "sessions_app.middleware.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -177,7 +179,7 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["sessions_app.parsers.SizeLimitedJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["sessions_app.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["sessions_app.throttles.UserThrottle"],
     # Behind N proxies, the client address is the Nth from the right in
     # X-Forwarded-For; with 0 the header is ignored, so clients cannot forge it.
@@ -219,8 +221,9 @@ API_THROTTLE_RATES = {
     "user": os.environ.get("THROTTLE_USER", "3000/minute"),
 }
 
-# The largest request body the API parses; larger ones get 413.
+# The largest request body accepted; larger ones get 413 (RequestBodyLimitMiddleware).
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1024 * 1024)
+# Django's own limit, which would answer an HTML 400, kept from refusing what the API takes.
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 
 # Browser clients such as PocketPaw's web dashboard on another origin; none by default.

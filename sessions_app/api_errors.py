@@ -54,7 +54,7 @@ def exception_handler(exc, context):
     return drf_exception_handler(exc, context)
 
 
-def _is_api(request) -> bool:
+def is_api_request(request) -> bool:
     return request.path.startswith("/api/")
 
 
@@ -75,22 +75,26 @@ class DatabaseBusyMiddleware:
         if not (isinstance(exception, OperationalError) and is_retryable(exception)):
             return None
         logger.warning("Answered 503, the database is busy or unreachable: %s", exception)
-        if _is_api(request):
-            response = JsonResponse({"detail": DATABASE_BUSY}, status=503)
-        else:
-            response = HttpResponse(DATABASE_BUSY, status=503, content_type="text/plain; charset=utf-8")
+        response = error_response(request, 503, DATABASE_BUSY)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
 
 
+def error_response(request, status_code: int, detail: str) -> HttpResponse:
+    """An error answered before any view: JSON on the API's paths, plain text elsewhere."""
+    if is_api_request(request):
+        return JsonResponse({"detail": detail}, status=status_code)
+    return HttpResponse(detail, status=status_code, content_type="text/plain; charset=utf-8")
+
+
 def page_not_found(request, exception):
-    if _is_api(request):
+    if is_api_request(request):
         return JsonResponse({"detail": "Not found."}, status=404)
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request):
     # Never a traceback or SQL in the body: the details go to the server log.
-    if _is_api(request):
+    if is_api_request(request):
         return JsonResponse({"detail": "Internal server error."}, status=500)
     return defaults.server_error(request)

@@ -1,6 +1,10 @@
 import logging
 import time
 
+from django.conf import settings
+
+from .api_errors import error_response
+
 logger = logging.getLogger("pocketpaw.requests")
 
 
@@ -25,3 +29,31 @@ class RequestLogMiddleware:
             },
         )
         return response
+
+
+class RequestBodyLimitMiddleware:
+    """Refuses a request body by its headers, before anything reads it.
+
+    Over API_MAX_BODY_BYTES: 413. Chunked, with no Content-Length: 411, because Django
+    reads only Content-Length bytes and would see an empty body, so a create would
+    silently use defaults instead of what the client sent.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        length = request.META.get("CONTENT_LENGTH")
+        if not length and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            return error_response(
+                request, 411, "Send the body with a Content-Length header; chunked bodies are not accepted."
+            )
+        limit = settings.API_MAX_BODY_BYTES
+        try:
+            too_large = int(length or 0) > limit
+        except ValueError:
+            # Django reads a malformed length as no body; so does the API.
+            too_large = False
+        if too_large:
+            return error_response(request, 413, f"The request body is larger than the limit of {limit} bytes.")
+        return self.get_response(request)

@@ -35,6 +35,7 @@ BAD_REQUEST = {
     "content": {"application/json": {"schema": {"type": "object", "additionalProperties": {}}}},
 }
 TOO_LARGE = _detail_response("The request body is larger than API_MAX_BODY_BYTES.")
+LENGTH_REQUIRED = _detail_response("A chunked body without a Content-Length header.")
 THROTTLED = _detail_response("Too many requests; the Retry-After header says when to try again.")
 THROTTLED["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."}}
 DATABASE_BUSY = _detail_response(
@@ -60,8 +61,8 @@ def document_common_responses(result, **kwargs):
     """Answers that DRF's views can give without saying so in their own schema.
 
     401 from routes behind the token and the token routes themselves, 429 from
-    every throttled route, 400 (malformed or invalid JSON) and 413 from every
-    route that takes a body, 503 from every route (api_errors.DatabaseBusyMiddleware).
+    every throttled route, 400 (malformed or invalid JSON), 411 and 413 from every
+    route that takes a body (middleware.RequestBodyLimitMiddleware), 503 from every route (api_errors.DatabaseBusyMiddleware).
     """
     for path, methods in result.get("paths", {}).items():
         for operation in methods.values():
@@ -72,6 +73,7 @@ def document_common_responses(result, **kwargs):
                 responses.setdefault("429", THROTTLED)
             if "requestBody" in operation:
                 responses.setdefault("400", BAD_REQUEST)
+                responses.setdefault("411", LENGTH_REQUIRED)
                 responses.setdefault("413", TOO_LARGE)
             responses.setdefault("503", DATABASE_BUSY)
     return result

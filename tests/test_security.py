@@ -258,6 +258,36 @@ def test_a_body_at_the_limit_is_accepted(auth_client, user, settings):
     assert response.status_code == 201
 
 
+def test_a_body_over_the_default_limit_is_a_json_413(auth_client, user):
+    SessionFactory(owner=user, key="s1")
+    body = json.dumps({"role": "user", "content": "x" * (1024 * 1024)})
+    response = auth_client.generic("POST", "/api/sessions/s1/messages", body, content_type="application/json")
+    assert response.status_code == 413
+    assert response.json() == {"detail": "The request body is larger than the limit of 1048576 bytes."}
+
+
+def test_a_body_over_the_limit_on_the_admin_is_413(client, db):
+    response = client.post("/admin/login/", {"username": "x" * (1024 * 1024)})
+    assert response.status_code == 413
+
+
+def test_a_chunked_body_without_a_length_is_411_and_creates_nothing(auth_client, user):
+    # Django would read such a body as empty: the session would be made with defaults.
+    response = auth_client.generic(
+        "POST", "/api/sessions", "", content_type="application/json", HTTP_TRANSFER_ENCODING="chunked"
+    )
+    assert response.status_code == 411
+    assert "Content-Length" in response.json()["detail"]
+    assert not Session.objects.exists()
+
+
+def test_json_nested_too_deeply_is_400(api_client, db):
+    body = "[" * 100_000 + "]" * 100_000
+    response = api_client.generic("POST", "/api/auth/token", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["detail"]
+
+
 def test_the_default_body_limit_is_one_mebibyte(settings):
     assert settings.API_MAX_BODY_BYTES == 1024 * 1024
 
