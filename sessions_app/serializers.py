@@ -12,7 +12,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from .models import DeletionRecord, Message, Session
-from .validators import validate_session_key
+from .validators import validate_session_key, validate_storable_json
 
 
 class UTCDateTimeField(serializers.DateTimeField):
@@ -60,7 +60,7 @@ class MessageCreateInputSerializer(serializers.Serializer):
     content = serializers.CharField(
         trim_whitespace=False, max_length=settings.SESSIONS_MESSAGE_MAX_LENGTH
     )
-    metadata = serializers.DictField(required=False)
+    metadata = serializers.DictField(required=False, validators=[validate_storable_json])
 
 
 class MessageSerializer(ModelSerializer):

@@ -1,3 +1,4 @@
+import math
 import re
 
 from django.core.exceptions import ValidationError
@@ -22,3 +23,32 @@ def validate_session_key(value: str) -> None:
         raise ValidationError("A session id cannot consist of dots only.", code="invalid_session_id")
     if value in RESERVED_SESSION_KEYS:
         raise ValidationError(f"'{value}' is reserved by the API.", code="reserved_session_id")
+
+
+def validate_storable_json(value) -> None:
+    """JSON that every database stores and every response can encode again.
+
+    Refuses what JSON escapes can spell but text columns cannot hold: lone UTF-16
+    surrogates (no UTF-8 for them), NUL (PostgreSQL refuses it) and numbers too large
+    for a float (they become infinity, which is not JSON).
+    """
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise ValidationError("Text cannot contain the NUL character (U+0000).", code="null_characters")
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise ValidationError(
+                        "Text cannot contain lone surrogate characters.", code="surrogate_characters"
+                    ) from None
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ValidationError("Numbers must be finite.", code="non_finite_number")
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)

@@ -229,6 +229,21 @@ def test_append_bad_message_is_400_and_writes_nothing(auth_client, user, body):
     assert (session.message_count, Message.objects.count()) == (0, 0)
 
 
+@pytest.mark.parametrize(
+    "metadata",
+    [r'{"a": "\ud800"}', r'{"\udfff": 1}', r'{"a": ["x\u0000"]}', r'{"a\u0000": 1}', '{"a": 1e400}', '{"a": {"b": -1e999}}'],
+    ids=["lone surrogate", "lone surrogate in a key", "NUL", "NUL in a key", "infinity", "nested minus infinity"],
+)
+def test_append_with_metadata_a_database_cannot_store_is_400_and_writes_nothing(auth_client, user, metadata):
+    session = SessionFactory(owner=user, key="s1")
+    body = '{"role": "user", "content": "hi", "metadata": %s}' % metadata
+    response = auth_client.generic("POST", "/api/sessions/s1/messages", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "metadata" in response.json()
+    session.refresh_from_db()
+    assert (session.message_count, Message.objects.count()) == (0, 0)
+
+
 def test_append_refuses_content_over_the_limit(auth_client, user, settings):
     SessionFactory(owner=user, key="s1")
     too_long = "x" * (settings.SESSIONS_MESSAGE_MAX_LENGTH + 1)
