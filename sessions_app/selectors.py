@@ -18,14 +18,20 @@ def session_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Session]:
 
 
 def session_list_for_user_with_keys(*, user: AbstractBaseUser, keys: list[str]) -> QuerySet[Session]:
-    return session_list_for_user(user=user).filter(key__in=keys)
+    return session_list_for_user(user=user).filter(key__in=[key for key in keys if _could_be_stored(key)])
 
 
 def session_get_for_user(*, user: AbstractBaseUser, key: str) -> Session:
     try:
-        return session_list_for_user(user=user).get(key=key)
+        return session_list_for_user_with_keys(user=user, keys=[key]).get()
     except Session.DoesNotExist:
         raise SessionNotFound(key) from None
+
+
+def _could_be_stored(key: str) -> bool:
+    # PostgreSQL's text cannot hold NUL, and asking for it is an error there rather
+    # than no row: such a key, which a URL can spell (%00), names no session anywhere.
+    return "\x00" not in key
 
 
 def session_page_for_user(

@@ -39,7 +39,8 @@ class LoginUsernameThrottle(LoginThrottle):
         if not isinstance(username, str) or not username:
             return None
         # Hashed: usernames may hold spaces or be long, which cache keys may not.
-        ident = hashlib.sha256(username.casefold().encode()).hexdigest()
+        # surrogatepass: a lone surrogate is refused by validation later, not here with a 500.
+        ident = hashlib.sha256(username.casefold().encode("utf-8", "surrogatepass")).hexdigest()
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 

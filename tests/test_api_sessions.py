@@ -257,3 +257,22 @@ def test_unknown_api_path_is_json_404(auth_client):
     response = auth_client.get("/api/nothing-here")
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found."}
+
+
+@pytest.mark.parametrize(
+    "method, path, body",
+    [
+        ("delete", "/api/sessions/a%00b", None),
+        ("get", "/api/sessions/a%00b", None),
+        ("get", "/api/sessions/a%00b/history", None),
+        ("get", "/api/sessions/a%00b/export", None),
+        ("post", "/api/sessions/a%00b/messages", {"role": "user", "content": "hi"}),
+        ("post", "/api/sessions/a%00b/title", {"title": "t"}),
+    ],
+    ids=["delete", "detail", "history", "export", "append", "rename"],
+)
+def test_an_id_with_a_nul_character_is_session_not_found(auth_client, user, method, path, body):
+    # No session can have such an id; on PostgreSQL even asking for one was an error.
+    response = getattr(auth_client, method)(path, body, format="json")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Session not found"}

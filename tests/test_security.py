@@ -173,6 +173,12 @@ def test_token_endpoint_is_limited_per_username(api_client, user, small_rates):
     assert int(response["Retry-After"]) > 0
 
 
+def test_a_username_with_a_lone_surrogate_is_400(api_client, db):
+    body = r'{"username": "\ud800", "password": "x"}'
+    response = api_client.generic("POST", "/api/auth/token", body, content_type="application/json")
+    assert response.status_code == 400
+
+
 def test_token_endpoint_is_limited_per_address(api_client, user, small_rates):
     for name in ["a", "b", "c"]:
         api_client.post("/api/auth/token", {"username": name, "password": "x"}, format="json")
