@@ -64,6 +64,13 @@ def test_retention_delete_is_recorded(user):
     assert (record.session_key, record.via) == ("old", "retention")
 
 
+def test_a_retention_record_names_no_actor(user):
+    # Nobody asked for the deletion; nor should the server's login name reach the owner.
+    SessionFactory(owner=user, key="old", updated_at=timezone.now() - timedelta(days=10))
+    call_command("delete_session", "--older-than", "5", "--noinput", stdout=StringIO())
+    assert only_record().actor_username == ""
+
+
 def test_a_failed_delete_leaves_no_record(auth_client):
     auth_client.delete("/api/sessions/nope")
     assert not DeletionRecord.objects.exists()

@@ -187,6 +187,13 @@ def test_older_than_refuses_zero_days(user):
     assert Session.objects.exists()
 
 
+def test_older_than_refuses_days_before_the_calendar_starts(user):
+    idle_session(user, "stale", days=40)
+    with pytest.raises(CommandError, match="before the calendar starts"):
+        run("--older-than", "1000000", "--noinput")
+    assert Session.objects.exists()
+
+
 def test_older_than_refuses_named_ids_as_well(user):
     idle_session(user, "stale", days=40)
     with pytest.raises(CommandError, match="not both"):
@@ -206,6 +213,14 @@ def test_retention_without_the_setting_keeps_everything(user, settings):
     settings.SESSION_RETENTION_DAYS = None
     idle_session(user, "ancient", days=4000)
     with pytest.raises(CommandError, match="SESSION_RETENTION_DAYS is not set"):
+        run("--retention", "--noinput")
+    assert Session.objects.exists()
+
+
+def test_retention_names_the_setting_when_it_is_below_one_day(user, settings):
+    settings.SESSION_RETENTION_DAYS = -5
+    idle_session(user, "stale", days=40)
+    with pytest.raises(CommandError, match="SESSION_RETENTION_DAYS takes a whole number of days"):
         run("--retention", "--noinput")
     assert Session.objects.exists()
 

@@ -72,8 +72,9 @@ class Command(BaseCommand):
     def handle(self, *args, session_ids, user, older_than, retention, interactive, dry_run, verbosity, **options):
         if user is not None and not get_user_model().objects.filter(username=user).exists():
             raise CommandError(f"No user named {user!r}.")
+        age_source = "--older-than"
         if retention:
-            older_than = settings.SESSION_RETENTION_DAYS
+            older_than, age_source = settings.SESSION_RETENTION_DAYS, "SESSION_RETENTION_DAYS"
             if older_than is None:
                 raise CommandError(
                     "SESSION_RETENTION_DAYS is not set, so sessions are kept forever; "
@@ -83,9 +84,7 @@ class Command(BaseCommand):
         if older_than is not None:
             if session_ids:
                 raise CommandError("Name session ids or select by age, not both.")
-            if older_than < 1:
-                raise CommandError("--older-than takes a whole number of days, 1 or more.")
-            cutoff = timezone.now() - timedelta(days=older_than)
+            cutoff = self._idle_cutoff(older_than, age_source)
             selected = selectors.sessions_idle_since(cutoff=cutoff, owner_username=user)
             sessions = list(selected)
             via = DeletionRecord.Via.RETENTION
@@ -114,7 +113,10 @@ class Command(BaseCommand):
         # The same selection again, inside the delete's transaction: a session that
         # saw new activity since the listing is no longer idle and is spared.
         try:
-            result = services.sessions_delete(sessions=selected, via=via, actor=_operator_name())
+            # A policy deletes by age, not on anyone's request: no actor, as for the API's
+            # records of it; ids are named by whoever runs the command.
+            actor = "" if via == DeletionRecord.Via.RETENTION else _operator_name()
+            result = services.sessions_delete(sessions=selected, via=via, actor=actor)
         except DatabaseError as error:
             raise CommandError(
                 f"The database failed during the delete ({error}); it was rolled back and "
@@ -126,6 +128,14 @@ class Command(BaseCommand):
                     f"Deleted {result.sessions} session(s) and {result.messages} message(s)."
                 )
             )
+
+    def _idle_cutoff(self, days: int, source: str):
+        if days < 1:
+            raise CommandError(f"{source} takes a whole number of days, 1 or more (got {days}).")
+        try:
+            return timezone.now() - timedelta(days=days)
+        except OverflowError:
+            raise CommandError(f"{source} of {days} days reaches back before the calendar starts.") from None
 
     def _refuse_missing_or_ambiguous(self, keys, sessions, *, owner_username):
         owners_by_key: dict[str, list[str]] = {}
