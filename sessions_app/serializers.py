@@ -160,6 +160,16 @@ class HealthSerializer(serializers.Serializer):
     database = serializers.ChoiceField(choices=["ok", "unreachable"])
 
 
+class JSONBooleanField(serializers.BooleanField):
+    """JSON true or false only. DRF's also takes 1, "yes", "on" and the like, which is too
+    loose for the flag that deletes every session a user has."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid", input=data)
+
+
 class BulkDeleteInputSerializer(serializers.Serializer):
     ids = serializers.ListField(
         child=serializers.CharField(max_length=255, trim_whitespace=False),
@@ -168,9 +178,7 @@ class BulkDeleteInputSerializer(serializers.Serializer):
         max_length=1000,
         help_text="Ids of the caller's sessions to delete; others are ignored.",
     )
-    all = serializers.BooleanField(
-        required=False, default=False, help_text="true deletes every session of the caller."
-    )
+    all = JSONBooleanField(required=False, default=False, help_text="true deletes every session of the caller.")
 
     def validate(self, data):
         if ("ids" in data) == data["all"]:

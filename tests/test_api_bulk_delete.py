@@ -70,9 +70,15 @@ def test_bulk_delete_records_each_session(auth_client, user):
         {"ids": ["a"], "all": True},
         {"all": False},
         {"all": "maybe"},
+        {"all": 1},
+        {"all": "true"},
+        {"all": "yes"},
         ["a"],
     ],
-    ids=["empty", "empty ids", "ids not a list", "null id", "ids and all", "all false", "all not boolean", "a list"],
+    ids=[
+        "empty", "empty ids", "ids not a list", "null id", "ids and all", "all false", "all not boolean",
+        "all the number 1", "all the string true", "all the string yes", "a list",
+    ],
 )
 def test_bulk_delete_refuses_bad_bodies_with_400_and_deletes_nothing(auth_client, user, body):
     SessionFactory(owner=user, key="a")
