@@ -118,9 +118,8 @@ class MemorySessionQuerySerializer(HistoryQuerySerializer):
 
 
 class SearchQuerySerializer(serializers.Serializer):
-    q = serializers.CharField(
-        required=False, default="", allow_blank=True, trim_whitespace=False, max_length=500
-    )
+    # Required, as in PocketPaw's contract; an empty q is allowed and finds nothing.
+    q = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=500)
     limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
 
 

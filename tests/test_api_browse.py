@@ -275,6 +275,12 @@ def test_search_with_empty_query_finds_nothing(auth_client, user):
     assert auth_client.get("/api/sessions/search", {"q": ""}).json() == {"sessions": []}
 
 
+def test_search_without_a_query_is_400(auth_client):
+    response = auth_client.get("/api/sessions/search")
+    assert response.status_code == 400
+    assert "q" in response.json()
+
+
 def test_search_never_shows_another_users_sessions(auth_client, other_user):
     MessageFactory(session=SessionFactory(owner=other_user), content="needle")
     assert auth_client.get("/api/sessions/search", {"q": "needle"}).json() == {"sessions": []}
