@@ -8,6 +8,7 @@ from django.utils.http import urlencode
 
 from . import services
 from .models import DeletionRecord, Message, Session
+from .selectors import SessionNotFound
 
 RECENT_MESSAGES_SHOWN = 50
 
@@ -103,9 +104,14 @@ class SessionAdmin(NoAddOrChangeMixin, admin.ModelAdmin):
         )
 
     def delete_model(self, request, obj):
-        services.session_delete(
-            session=obj, via=DeletionRecord.Via.ADMIN, actor=request.user.get_username()
-        )
+        try:
+            services.session_delete(
+                session=obj, via=DeletionRecord.Via.ADMIN, actor=request.user.get_username()
+            )
+        except SessionNotFound:
+            # Another request deleted it after this page looked it up: gone all the same,
+            # and recorded by whoever deleted it.
+            pass
 
     def delete_queryset(self, request, queryset):
         services.sessions_delete(

@@ -1,9 +1,13 @@
 """Operators in the Django admin: browse sessions, delete through the service."""
+from unittest import mock
+
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from sessions_app import services
+from sessions_app.admin import SessionAdmin
 from sessions_app.models import Message, Session
 
 from .factories import SessionFactory, session_with_messages
@@ -96,6 +100,17 @@ def test_admin_delete_removes_session_and_messages(admin_client, big_session):
     assert response.status_code == 302
     assert not Session.objects.exists()
     assert not Message.objects.exists()
+
+
+def test_admin_delete_of_a_session_deleted_meanwhile_redirects_without_error(admin_client, user):
+    session = session_with_messages(owner=user, key="raced", count=3)
+    stale = Session.objects.get(pk=session.pk)
+    services.session_delete(session=session, via="api")
+    # The admin found the session just before another request deleted it.
+    with mock.patch.object(SessionAdmin, "get_object", return_value=stale):
+        response = admin_client.post(delete_url(session), {"post": "yes"})
+    assert response.status_code == 302
+    assert not Session.objects.exists()
 
 
 def test_admin_bulk_delete_removes_selected_sessions_and_their_messages(admin_client, user):
