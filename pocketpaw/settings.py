@@ -199,6 +199,7 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "TOKEN_REFRESH_SERIALIZER": "sessions_app.serializers.TokenRefreshSerializer",
+    "TOKEN_VERIFY_SERIALIZER": "sessions_app.serializers.TokenVerifySerializer",
 }
 
 # Requests per period ("N/second|minute|hour|day"); over it, 429 with Retry-After.

@@ -10,6 +10,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt import serializers as jwt_serializers
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+from rest_framework_simplejwt.tokens import UntypedToken
 
 from .models import DeletionRecord, Message, Session
 from .validators import validate_session_key, validate_storable_json
@@ -228,3 +229,20 @@ class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
         # checks revocation again once the lock is held.
         jti = self.token_class(raw_token)[jwt_settings.JTI_CLAIM]
         list(OutstandingToken.objects.select_for_update().filter(jti=jti).values_list("pk"))
+
+
+class TokenVerifySerializer(jwt_serializers.TokenVerifySerializer):
+    """SimpleJWT's, which checks the signature, expiry and revocation, also checking that
+    the token's user may still sign in: a token it calls valid is one the API accepts."""
+
+    default_error_messages = {
+        "no_active_account": jwt_serializers.TokenRefreshSerializer.default_error_messages["no_active_account"],
+    }
+
+    def validate(self, attrs):
+        data = super().validate(attrs)
+        user_id = UntypedToken(attrs["token"]).get(jwt_settings.USER_ID_CLAIM)
+        user = get_user_model().objects.filter(**{jwt_settings.USER_ID_FIELD: user_id}).first()
+        if user is None or not jwt_settings.USER_AUTHENTICATION_RULE(user):
+            raise AuthenticationFailed(self.error_messages["no_active_account"], "no_active_account")
+        return data

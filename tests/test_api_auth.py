@@ -93,6 +93,21 @@ def test_verify_accepts_a_valid_token(api_client, user):
     assert response.status_code == 200
 
 
+def test_verify_refuses_a_deleted_users_token(api_client, user):
+    token = str(AccessToken.for_user(user))
+    user.delete()
+    response = api_client.post("/api/auth/token/verify", {"token": token}, format="json")
+    assert response.status_code == 401
+
+
+def test_verify_refuses_a_deactivated_users_token(api_client, user):
+    token = str(AccessToken.for_user(user))
+    user.is_active = False
+    user.save()
+    response = api_client.post("/api/auth/token/verify", {"token": token}, format="json")
+    assert response.status_code == 401
+
+
 def test_verify_refuses_a_garbage_token(api_client, user):
     response = api_client.post("/api/auth/token/verify", {"token": "garbage"}, format="json")
     assert response.status_code == 401
