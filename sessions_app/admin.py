@@ -152,7 +152,16 @@ admin.site.unregister(User)
 
 @admin.register(User)
 class UserWithSessionsAdmin(UserAdmin):
-    """Django's user admin, with a delete confirmation that counts a user's sessions."""
+    """Django's user admin, with a delete confirmation that counts a user's sessions, and
+    deletion records that name the admin who deleted the account."""
+
+    def delete_model(self, request, obj):
+        services.sessions_of_deleted_users_delete(users=[obj], actor=request.user.get_username())
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        services.sessions_of_deleted_users_delete(users=queryset, actor=request.user.get_username())
+        super().delete_queryset(request, queryset)
 
     def get_deleted_objects(self, objs, request):
         users = list(objs)

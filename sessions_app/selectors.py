@@ -17,6 +17,10 @@ def session_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Session]:
     return Session.objects.filter(owner=user)
 
 
+def session_list_for_users(*, users) -> QuerySet[Session]:
+    return Session.objects.filter(owner__in=users)
+
+
 def session_list_for_user_with_keys(*, user: AbstractBaseUser, keys: list[str]) -> QuerySet[Session]:
     return session_list_for_user(user=user).filter(key__in=[key for key in keys if _could_be_stored(key)])
 

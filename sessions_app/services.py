@@ -138,6 +138,14 @@ def session_delete_for_user(*, user: AbstractBaseUser, key: str, via: str, actor
     return result
 
 
+def sessions_of_deleted_users_delete(*, users, actor: str = "") -> DeletionResult:
+    """Every session of these users, whose accounts are being deleted (`users`: a queryset
+    or a list). `actor`: the admin deleting them; empty where no person is known."""
+    return sessions_delete(
+        sessions=selectors.session_list_for_users(users=users), via=DeletionRecord.Via.USER_DELETED, actor=actor
+    )
+
+
 @transaction.atomic
 def sessions_delete(*, sessions: QuerySet[Session], via: str, actor: str = "") -> DeletionResult:
     """The one deletion path for sessions; all or nothing.

@@ -9,12 +9,10 @@ from django.conf import settings
 from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 
-from . import selectors, services
-from .models import DeletionRecord
+from . import services
 
 
 @receiver(pre_delete, sender=settings.AUTH_USER_MODEL, dispatch_uid="sessions_app.user_deleted")
 def delete_sessions_of_deleted_user(sender, instance, **kwargs):
-    services.sessions_delete(
-        sessions=selectors.session_list_for_user(user=instance), via=DeletionRecord.Via.USER_DELETED
-    )
+    # The admin deletes them itself first, naming who did it; here none are left then.
+    services.sessions_of_deleted_users_delete(users=[instance])

@@ -110,6 +110,26 @@ def test_deleting_a_user_in_the_admin_deletes_their_sessions(admin_client, user)
     assert only_record().via == "user_deleted"
 
 
+def test_deleting_a_user_in_the_admin_records_the_admin_as_actor(admin_client, admin_user, user):
+    session_with_messages(owner=user, key="a", count=3)
+    admin_client.post(f"/admin/auth/user/{user.pk}/delete/", {"post": "yes"})
+    record = only_record()
+    assert (record.via, record.actor_username) == ("user_deleted", admin_user.username)
+
+
+def test_deleting_users_in_the_admin_list_records_the_admin_as_actor(admin_client, admin_user, user, other_user):
+    session_with_messages(owner=user, key="a", count=1)
+    session_with_messages(owner=other_user, key="b", count=2)
+    admin_client.post(
+        "/admin/auth/user/",
+        {"action": "delete_selected", "_selected_action": [user.pk, other_user.pk], "post": "yes"},
+    )
+    assert (Session.objects.count(), Message.objects.count()) == (0, 0)
+    assert sorted(DeletionRecord.objects.values_list("session_key", "actor_username")) == [
+        ("a", admin_user.username), ("b", admin_user.username),
+    ]
+
+
 # --- the record in the admin ------------------------------------------------------------
 
 RECORDS = "/admin/sessions_app/deletionrecord/"
