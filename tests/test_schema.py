@@ -88,3 +88,7 @@ def test_the_schema_route_ignores_a_version_parameter(api_client, db, version):
     response = api_client.get("/api/schema", {"version": version})
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'inline; filename="PocketPaw sessions API (1.0.0).yaml"'
+
+
+def test_options_on_the_docs_page_is_405(api_client, db):
+    assert api_client.options("/api/docs").status_code == 405
