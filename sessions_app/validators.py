@@ -25,16 +25,22 @@ def validate_session_key(value: str) -> None:
         raise ValidationError(f"'{value}' is reserved by the API.", code="reserved_session_id")
 
 
+# Deeper JSON than this is refused: Python's json module and Django's JSONField recurse
+# once per level, and about 900 levels raised RecursionError on save and in the admin.
+MAX_JSON_DEPTH = 100
+
+
 def validate_storable_json(value) -> None:
     """JSON that every database stores and every response can encode again.
 
     Refuses what JSON escapes can spell but text columns cannot hold: lone UTF-16
     surrogates (no UTF-8 for them), NUL (PostgreSQL refuses it) and numbers too large
-    for a float (they become infinity, which is not JSON).
+    for a float (they become infinity, which is not JSON); and nesting deeper than
+    MAX_JSON_DEPTH.
     """
-    pending = [value]
+    pending = [(value, 0)]
     while pending:
-        item = pending.pop()
+        item, depth = pending.pop()
         if isinstance(item, str):
             if "\x00" in item:
                 raise ValidationError("Text cannot contain the NUL character (U+0000).", code="null_characters")
@@ -47,8 +53,8 @@ def validate_storable_json(value) -> None:
                     ) from None
         elif isinstance(item, float) and not math.isfinite(item):
             raise ValidationError("Numbers must be finite.", code="non_finite_number")
-        elif isinstance(item, dict):
-            pending.extend(item)
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
+        elif isinstance(item, (dict, list)):
+            if depth == MAX_JSON_DEPTH:
+                raise ValidationError(f"Nested deeper than {MAX_JSON_DEPTH} levels.", code="too_deep")
+            children = [*item, *item.values()] if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)

@@ -4,6 +4,7 @@ import re
 import pytest
 
 from sessions_app.models import Message, Session
+from sessions_app.validators import MAX_JSON_DEPTH
 
 from .conftest import path_segment
 from .factories import SessionFactory
@@ -242,6 +243,37 @@ def test_append_with_metadata_a_database_cannot_store_is_400_and_writes_nothing(
     assert "metadata" in response.json()
     session.refresh_from_db()
     assert (session.message_count, Message.objects.count()) == (0, 0)
+
+
+def test_append_with_metadata_nested_too_deeply_is_400_and_writes_nothing(auth_client, user):
+    session = SessionFactory(owner=user, key="s1")
+    # Deep enough to have raised RecursionError when saved; shallow enough to parse.
+    metadata = "[" * 900 + "]" * 900
+    body = '{"role": "user", "content": "hi", "metadata": {"a": %s}}' % metadata
+    response = auth_client.generic("POST", "/api/sessions/s1/messages", body, content_type="application/json")
+    assert response.status_code == 400
+    session.refresh_from_db()
+    assert (session.message_count, Message.objects.count()) == (0, 0)
+
+
+def metadata_nested(levels: int) -> dict:
+    """An object holding lists nested so that the whole is `levels` containers deep."""
+    nested = []
+    for _ in range(levels - 2):
+        nested = [nested]
+    return {"a": nested}
+
+
+def test_append_with_metadata_at_the_depth_limit_is_accepted(auth_client, user):
+    SessionFactory(owner=user, key="s1")
+    body = {"role": "user", "content": "hi", "metadata": metadata_nested(MAX_JSON_DEPTH)}
+    assert auth_client.post("/api/sessions/s1/messages", body, format="json").status_code == 201
+
+
+def test_append_with_metadata_one_level_past_the_limit_is_400(auth_client, user):
+    SessionFactory(owner=user, key="s1")
+    body = {"role": "user", "content": "hi", "metadata": metadata_nested(MAX_JSON_DEPTH + 1)}
+    assert auth_client.post("/api/sessions/s1/messages", body, format="json").status_code == 400
 
 
 def test_append_refuses_content_over_the_limit(auth_client, user, settings):
