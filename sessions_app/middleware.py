@@ -57,3 +57,19 @@ class RequestBodyLimitMiddleware:
         if too_large:
             return error_response(request, 413, f"The request body is larger than the limit of {limit} bytes.")
         return self.get_response(request)
+
+
+class NulInQueryStringMiddleware:
+    """400 for a query string holding NUL (%00), which no parameter can mean.
+
+    PostgreSQL refuses NUL in text, so the admin's list filters, which pass their
+    parameters straight to the database, answered such a request with a 500.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "%00" in request.META.get("QUERY_STRING", ""):
+            return error_response(request, 400, "The query string cannot contain NUL characters (%00).")
+        return self.get_response(request)

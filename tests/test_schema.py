@@ -83,7 +83,7 @@ def test_swagger_ui_is_served(client):
     assert b"swagger" in response.content.lower()
 
 
-@pytest.mark.parametrize("version", ["a\rb", "\x00", "2.0"])
+@pytest.mark.parametrize("version", ["a\rb", "2.0"])
 def test_the_schema_route_ignores_a_version_parameter(api_client, db, version):
     response = api_client.get("/api/schema", {"version": version})
     assert response.status_code == 200

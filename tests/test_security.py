@@ -287,6 +287,25 @@ def test_a_chunked_body_without_a_length_is_411_and_creates_nothing(auth_client,
     assert not Session.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/sessions_app/session/?channel=%00",
+        "/admin/sessions_app/message/?role=a%00b",
+        "/admin/sessions_app/deletionrecord/?via=%00",
+    ],
+)
+def test_an_admin_filter_with_nul_is_400(admin_client, path):
+    # On PostgreSQL the filter reached the database as it was: a 500.
+    assert admin_client.get(path).status_code == 400
+
+
+def test_an_api_query_with_nul_is_a_json_400(auth_client):
+    response = auth_client.get("/api/sessions/search?q=a%00b")
+    assert response.status_code == 400
+    assert "NUL" in response.json()["detail"]
+
+
 def test_json_nested_too_deeply_is_400(api_client, db):
     body = "[" * 100_000 + "]" * 100_000
     response = api_client.generic("POST", "/api/auth/token", body, content_type="application/json")
