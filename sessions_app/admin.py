@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import Count, Sum
@@ -134,6 +136,17 @@ class MessageAdmin(ViewOnlyMixin, admin.ModelAdmin):
 
 
 
+class DateHierarchyChangeList(ChangeList):
+    """Django's, where the date hierarchy's year is the calendar's last: the end of its
+    range (year 10000) raised a 500 instead of the admin's answer to a bad filter."""
+
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except (ValueError, OverflowError) as error:
+            raise IncorrectLookupParameters(error) from error
+
+
 @admin.register(DeletionRecord)
 class DeletionRecordAdmin(ViewOnlyMixin, admin.ModelAdmin):
     # An audit trail is only worth something if nobody can edit or prune it here.
@@ -143,6 +156,9 @@ class DeletionRecordAdmin(ViewOnlyMixin, admin.ModelAdmin):
     search_fields = ["session_key", "owner_username", "actor_username"]
     date_hierarchy = "deleted_at"
     ordering = ["-deleted_at", "-id"]
+
+    def get_changelist(self, request, **kwargs):
+        return DateHierarchyChangeList
 
 
 

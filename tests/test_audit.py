@@ -213,3 +213,10 @@ def test_audit_api_does_not_show_records_of_an_earlier_user_with_the_same_name(a
 
 def test_audit_api_needs_a_token(api_client):
     assert api_client.get("/api/audit/deletions").status_code == 401
+
+
+@pytest.mark.parametrize("query", ["deleted_at__year=9999", "deleted_at__year=9999&deleted_at__month=12"])
+def test_records_filtered_to_the_calendars_last_year_get_the_admins_bad_filter_answer(admin_client, query):
+    response = admin_client.get(f"{RECORDS}?{query}")
+    assert response.status_code == 302
+    assert response["Location"].endswith("?e=1")
