@@ -225,6 +225,15 @@ def test_retention_names_the_setting_when_it_is_below_one_day(user, settings):
     assert Session.objects.exists()
 
 
+@pytest.mark.parametrize("args", [["\udcff", "--noinput"], ["s1", "--user", "\udcff", "--noinput"]], ids=["id", "user"])
+def test_an_argument_that_is_not_utf8_is_refused_with_a_message(user, args):
+    # How Python hands over the bytes b"\xff" from the command line.
+    SessionFactory(owner=user, key="s1")
+    with pytest.raises(CommandError, match="not valid UTF-8"):
+        run(*args)
+    assert Session.objects.exists()
+
+
 def test_no_ids_and_no_age_is_an_error():
     with pytest.raises(CommandError, match="SESSION_ID"):
         run("--noinput")

@@ -7,6 +7,7 @@ for a retention policy (--older-than DAYS, or --retention to apply
 SESSION_RETENTION_DAYS). The whole set is deleted in one transaction: either
 every selected session goes, or none does.
 """
+import argparse
 import getpass
 from datetime import timedelta
 
@@ -21,6 +22,18 @@ from sessions_app.models import DeletionRecord
 
 # The listing is for a person to read; past this many lines it only scrolls away.
 LISTED_SESSIONS_LIMIT = 100
+
+
+def _utf8_argument(value: str) -> str:
+    # Arguments that are not UTF-8 arrive holding lone surrogates, which no database
+    # query can carry: refused here with a message rather than with a traceback later.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError(
+            f"{value.encode('utf-8', 'surrogateescape')!r} is not valid UTF-8"
+        ) from None
+    return value
 
 
 def _operator_name() -> str:
@@ -38,10 +51,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("session_ids", nargs="*", metavar="SESSION_ID")
+        parser.add_argument("session_ids", nargs="*", metavar="SESSION_ID", type=_utf8_argument)
         parser.add_argument(
             "--user",
             metavar="USERNAME",
+            type=_utf8_argument,
             help="Only the sessions of this user (needed when several users have the same id).",
         )
         age = parser.add_mutually_exclusive_group()
