@@ -8,6 +8,7 @@ import hashlib
 
 from django.conf import settings
 from django.core.cache import caches
+from django.db import connection, transaction
 from rest_framework.throttling import SimpleRateThrottle
 
 
@@ -17,11 +18,33 @@ class SettingsRateThrottle(SimpleRateThrottle):
 
 
 class LoginThrottle(SettingsRateThrottle):
-    """Counted in the database, so that every worker process sees every attempt."""
+    """Counted in the database, so that every worker process sees every attempt.
+
+    DRF reads a key's attempts and later writes them back; two attempts at once would
+    each be counted without the other, and a burst could pass the limit. So each check
+    runs in a transaction that first takes the key's lock.
+    """
 
     @property
     def cache(self):
         return caches["login_throttle"]
+
+    def allow_request(self, request, view):
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        with transaction.atomic():
+            _lock_attempts(key)
+            return super().allow_request(request, view)
+
+
+def _lock_attempts(key: str) -> None:
+    # SQLite: the transaction began with BEGIN IMMEDIATE, which already lets one writer
+    # in at a time. PostgreSQL: a lock on the key, held until the transaction ends.
+    if connection.vendor == "postgresql":
+        lock_id = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
 
 
 class LoginAddressThrottle(LoginThrottle):

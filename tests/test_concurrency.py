@@ -14,6 +14,7 @@ import requests
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from sessions_app.models import Message, Session, SessionTotal
+from sessions_app.throttles import LoginThrottle
 
 from .factories import SessionFactory, UserFactory, session_with_messages
 
@@ -178,3 +179,23 @@ def test_two_refreshes_with_one_token_at_once_give_one_new_pair(live_server, mon
     responses = all_at_once(refresh_once, refresh_once)
 
     assert sorted(r.status_code for r in responses) == [200, 401]
+
+
+def test_a_burst_of_logins_for_one_username_passes_the_limit_no_further(live_server, monkeypatch, settings):
+    settings.API_THROTTLE_RATES = {**settings.API_THROTTLE_RATES, "login_username": "3/minute"}
+    record_attempt = LoginThrottle.throttle_success
+
+    def record_attempt_slowly(throttle):
+        # Every attempt has read the count before any has written it back.
+        time.sleep(0.2)
+        return record_attempt(throttle)
+
+    monkeypatch.setattr(LoginThrottle, "throttle_success", record_attempt_slowly)
+
+    def login():
+        body = {"username": "alice", "password": "wrong"}
+        return requests.post(live_server.url + "/api/auth/token", json=body, timeout=TIMEOUT)
+
+    responses = all_at_once(*[login] * 6)
+
+    assert sorted(r.status_code for r in responses) == [401, 401, 401, 429, 429, 429]
