@@ -231,6 +231,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 # Browser clients such as PocketPaw's web dashboard on another origin; none by default.
 CORS_ALLOWED_ORIGINS = env_list("DJANGO_CORS_ALLOWED_ORIGINS", [])
 CORS_URLS_REGEX = r"^/api/.*$"
+# Headers a browser client may read besides the basic ones: the export's file name and
+# how long to wait after a 429 or 503.
+CORS_EXPOSE_HEADERS = ["Content-Disposition", "Retry-After"]
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "PocketPaw sessions API",

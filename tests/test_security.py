@@ -441,3 +441,11 @@ def test_a_deleted_users_refresh_token_stops_working(api_client, user):
     refresh = login(api_client)["refresh"]
     user.delete()
     assert api_client.post("/api/auth/token/refresh", {"refresh": refresh}, format="json").status_code == 401
+
+
+def test_a_configured_origin_may_read_the_export_name_and_the_retry_delay(auth_client, user, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://dashboard.example.com"]
+    SessionFactory(owner=user, key="s1")
+    response = auth_client.get("/api/sessions/s1/export", HTTP_ORIGIN="https://dashboard.example.com")
+    exposed = {name.strip().lower() for name in response["access-control-expose-headers"].split(",")}
+    assert {"content-disposition", "retry-after"} <= exposed
