@@ -205,16 +205,17 @@ SIMPLE_JWT = {
 
 # Requests per period ("N/second|minute|hour|day"); over it, 429 with Retry-After.
 # The login limits guard passwords, so every worker and host must count together: in the
-# database (the table is made by sessions_app's migrations). The per-user API limit stays
+# database (the table is made by sessions_app's migration 0006: a new LOCATION needs a
+# migration that runs createcachetable again). The per-user API limit stays
 # in each process's memory, where counting costs no database write per request.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "login_throttle": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "sessions_app_login_throttle",
-        # Culling drops entries at random; spraying many addresses must not clear one
-        # username's count. Entries expire with their period anyway.
-        "OPTIONS": {"MAX_ENTRIES": 1_000_000},
+        # Each write counts the table, and expired entries are removed only once it holds
+        # more than this; live ones only if more keys than this were tried in one period.
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
     },
 }
 API_THROTTLE_RATES = {

@@ -9,6 +9,7 @@ import hashlib
 from django.conf import settings
 from django.core.cache import caches
 from django.db import connection, transaction
+from django.utils.crypto import salted_hmac
 from rest_framework.throttling import SimpleRateThrottle
 
 
@@ -47,11 +48,20 @@ def _lock_attempts(key: str) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
 
 
+def _stored_ident(value: str) -> str:
+    # Keyed with SECRET_KEY: the table names no address or username, not even as a hash
+    # that guessing names could reverse. A hash also suits cache keys, which may not hold
+    # spaces or be long. surrogatepass: a lone surrogate is refused by validation, not here.
+    return salted_hmac(
+        "sessions_app.login_throttle", value.encode("utf-8", "surrogatepass"), algorithm="sha256"
+    ).hexdigest()
+
+
 class LoginAddressThrottle(LoginThrottle):
     scope = "login_address"
 
     def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        return self.cache_format % {"scope": self.scope, "ident": _stored_ident(self.get_ident(request))}
 
 
 class LoginUsernameThrottle(LoginThrottle):
@@ -61,10 +71,7 @@ class LoginUsernameThrottle(LoginThrottle):
         username = request.data.get("username") if isinstance(request.data, dict) else None
         if not isinstance(username, str) or not username:
             return None
-        # Hashed: usernames may hold spaces or be long, which cache keys may not.
-        # surrogatepass: a lone surrogate is refused by validation later, not here with a 500.
-        ident = hashlib.sha256(username.casefold().encode("utf-8", "surrogatepass")).hexdigest()
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+        return self.cache_format % {"scope": self.scope, "ident": _stored_ident(username.casefold())}
 
 
 class UserThrottle(SettingsRateThrottle):

@@ -1,5 +1,6 @@
 """Tokens, rate limits, body limits, faults and CORS: nobody gets in who should not, nothing half-happens."""
 import base64
+import hashlib
 import json
 import os
 import subprocess
@@ -208,6 +209,16 @@ def test_a_throttled_delete_deletes_nothing(auth_client, user, small_rates):
         auth_client.get("/api/sessions")
     assert auth_client.delete("/api/sessions/s1").status_code == 429
     assert Session.objects.exists()
+
+
+def test_the_login_limits_table_names_no_address_or_username(api_client, db):
+    api_client.post("/api/auth/token", {"username": "alice", "password": "wrong"}, format="json")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT cache_key FROM sessions_app_login_throttle")
+        keys = " ".join(key for (key,) in cursor.fetchall())
+    assert keys.count("throttle_login_") == 2
+    for plain in ["alice", "127.0.0.1", hashlib.sha256(b"alice").hexdigest()]:
+        assert plain not in keys
 
 
 def url_of_test_database() -> str:
