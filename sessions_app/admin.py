@@ -3,6 +3,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.db import transaction
 from django.db.models import Count, Sum
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -171,10 +172,14 @@ class UserWithSessionsAdmin(UserAdmin):
     """Django's user admin, with a delete confirmation that counts a user's sessions, and
     deletion records that name the admin who deleted the account."""
 
+    # The sessions and the accounts go in one transaction: Django's delete page has one,
+    # its "delete selected" action does not.
+    @transaction.atomic
     def delete_model(self, request, obj):
         services.sessions_of_deleted_users_delete(users=[obj], actor=request.user.get_username())
         super().delete_model(request, obj)
 
+    @transaction.atomic
     def delete_queryset(self, request, queryset):
         services.sessions_of_deleted_users_delete(users=queryset, actor=request.user.get_username())
         super().delete_queryset(request, queryset)

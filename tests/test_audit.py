@@ -1,9 +1,12 @@
 """Every deletion leaves a DeletionRecord that says who, how and how much, never what."""
 from datetime import timedelta
 from io import StringIO
+from unittest import mock
 
 import pytest
+from django.contrib.auth.admin import UserAdmin
 from django.core.management import call_command
+from django.db import DatabaseError
 from django.utils import timezone
 
 from sessions_app.models import DeletionRecord, Message, Session
@@ -57,6 +60,13 @@ def test_command_delete_is_recorded(user):
     assert only_record().via == "command"
 
 
+def test_a_command_record_names_the_login_that_ran_it(user):
+    SessionFactory(owner=user, key="s1")
+    with mock.patch("getpass.getuser", return_value="operator"):
+        call_command("delete_session", "s1", "--noinput", stdout=StringIO())
+    assert only_record().actor_username == "operator"
+
+
 def test_retention_delete_is_recorded(user):
     SessionFactory(owner=user, key="old", updated_at=timezone.now() - timedelta(days=10))
     call_command("delete_session", "--older-than", "5", "--noinput", stdout=StringIO())
@@ -65,9 +75,10 @@ def test_retention_delete_is_recorded(user):
 
 
 def test_a_retention_record_names_no_actor(user):
-    # Nobody asked for the deletion; nor should the server's login name reach the owner.
+    # A policy deleted it, not a person; the shell's login is not an actor here.
     SessionFactory(owner=user, key="old", updated_at=timezone.now() - timedelta(days=10))
-    call_command("delete_session", "--older-than", "5", "--noinput", stdout=StringIO())
+    with mock.patch("getpass.getuser", return_value="operator"):
+        call_command("delete_session", "--older-than", "5", "--noinput", stdout=StringIO())
     assert only_record().actor_username == ""
 
 
@@ -128,6 +139,19 @@ def test_deleting_users_in_the_admin_list_records_the_admin_as_actor(admin_clien
     assert sorted(DeletionRecord.objects.values_list("session_key", "actor_username")) == [
         ("a", admin_user.username), ("b", admin_user.username),
     ]
+
+
+def test_deleting_users_in_the_admin_list_is_all_or_nothing(admin_client, user):
+    session_with_messages(owner=user, key="a", count=2)
+    admin_client.raise_request_exception = False
+    # The accounts' delete fails after their sessions' delete has run.
+    with mock.patch.object(UserAdmin, "delete_queryset", side_effect=DatabaseError("simulated")):
+        response = admin_client.post(
+            "/admin/auth/user/", {"action": "delete_selected", "_selected_action": [user.pk], "post": "yes"}
+        )
+    assert response.status_code == 500
+    assert (Session.objects.count(), Message.objects.count()) == (1, 2)
+    assert not DeletionRecord.objects.exists()
 
 
 # --- the record in the admin ------------------------------------------------------------

@@ -196,6 +196,7 @@ def test_a_burst_of_logins_for_one_username_passes_the_limit_no_further(live_ser
         body = {"username": "alice", "password": "wrong"}
         return requests.post(live_server.url + "/api/auth/token", json=body, timeout=TIMEOUT)
 
+    # On SQLite the transaction alone queues the checks; on PostgreSQL the key's lock does.
     responses = all_at_once(*[login] * 6)
 
     assert sorted(r.status_code for r in responses) == [401, 401, 401, 429, 429, 429]
