@@ -50,6 +50,13 @@ def test_logout_revokes_the_refresh_token(api_client, user):
     assert response.status_code == 401
 
 
+def test_verify_refuses_a_revoked_refresh_token_with_401(api_client, user):
+    refresh = login(api_client)["refresh"]
+    api_client.post("/api/auth/logout", {"refresh": refresh}, format="json")
+    response = api_client.post("/api/auth/token/verify", {"token": refresh}, format="json")
+    assert response.status_code == 401
+
+
 def test_logout_with_a_garbage_token_is_401(api_client, user):
     assert api_client.post("/api/auth/logout", {"refresh": "garbage"}, format="json").status_code == 401
 
