@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from .validators import validate_session_key
+from .validators import validate_session_key, validate_storable_json
 
 DEFAULT_SESSION_TITLE = "New Chat"
 PREVIEW_LENGTH = 120
@@ -85,7 +85,7 @@ class Message(models.Model):
     )
     role = models.CharField(max_length=16, choices=Role.choices)
     content = models.TextField()
-    metadata = models.JSONField(default=dict, blank=True)
+    metadata = models.JSONField(default=dict, blank=True, validators=[validate_storable_json])
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

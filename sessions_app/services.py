@@ -153,7 +153,8 @@ def sessions_delete(*, sessions: QuerySet[Session], via: str, actor: str = "") -
     Called by SessionViewSet.destroy (through session_delete_for_user) and the bulk-delete
     route, by SessionAdmin.delete_model and SessionAdmin.delete_queryset (the
     admin's single and bulk delete), by the delete_session management command
-    (named ids and retention), and when a user is deleted (signals.py).
+    (named ids and retention), and when a user is deleted (sessions_of_deleted_users_delete,
+    from signals.py and UserWithSessionsAdmin).
 
     Messages go in one set-based DELETE per batch of sessions, never loaded into
     memory, so the cost does not grow with what a session holds beyond the

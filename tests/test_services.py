@@ -126,6 +126,14 @@ def test_session_create_refuses_a_duplicate_key(user):
         services.session_create(owner=user, key="k")
 
 
+def test_message_create_refuses_metadata_no_database_can_store(user):
+    session = SessionFactory(owner=user)
+    with pytest.raises(ValidationError):
+        services.message_create(session=session, role="user", content="hi", metadata={"a": "\x00"})
+    session.refresh_from_db()
+    assert (session.message_count, Message.objects.count()) == (0, 0)
+
+
 def test_message_create_on_a_deleted_session_raises_not_found(user):
     session = SessionFactory(owner=user)
     services.session_delete(session=session, via="api")
