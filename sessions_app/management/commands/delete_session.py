@@ -91,7 +91,7 @@ class Command(BaseCommand):
             older_than, age_source = settings.SESSION_RETENTION_DAYS, "SESSION_RETENTION_DAYS"
             if older_than is None:
                 raise CommandError(
-                    "SESSION_RETENTION_DAYS is not set, so sessions are kept forever; "
+                    "SESSION_RETENTION_DAYS is not set (or is 0), so sessions are kept forever; "
                     "nothing was deleted."
                 )
 
