@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, Exists, F, OuterRef, PositiveBigIntegerField, QuerySet, Value, When
+from django.db.models import Case, Exists, F, OuterRef, PositiveBigIntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -54,8 +54,11 @@ def session_create(
     title: str | None = None,
     channel: str = "web",
 ) -> Session:
+    now = timezone.now()
     session = Session(
         owner=owner,
+        created_at=now,
+        updated_at=now,
         key=key or session_key_generate(),
         title=title or DEFAULT_SESSION_TITLE,
         title_set_by_user=title is not None,
@@ -81,27 +84,34 @@ def message_create(
     content: str,
     metadata: dict[str, Any] | None = None,
 ) -> Message:
-    """Append a message, keeping the session's counter, activity time and auto title in step."""
-    now = timezone.now()
-    message = Message(
-        session=session, role=role, content=content, metadata=metadata or {}, created_at=now
-    )
+    """Append a message, keeping the session's counter, activity time, preview and auto title in step."""
+    message = Message(session=session, role=role, content=content, metadata=metadata or {})
     message.full_clean(exclude=["session"])
-    # Updating the session row first takes its lock: a delete running at the same
-    # moment either finishes before (and this finds no row) or waits for this commit.
-    touched = Session.objects.filter(pk=session.pk).update(
-        message_count=F("message_count") + 1, updated_at=now, preview=content[:PREVIEW_LENGTH]
-    )
-    if not touched:
+    # The session's row lock first, then the clock: appends to one session go one at a
+    # time, each later than the last, so the session's time, preview and title always come
+    # from its newest messages. A delete at the same moment either finished before (no row
+    # here) or waits for this commit.
+    if not list(Session.objects.select_for_update().filter(pk=session.pk).values_list("pk")):
         raise SessionNotFound(session.key)
-    auto_title = content.strip()[:AUTO_TITLE_LENGTH]
+    now = timezone.now()
+    changes = {"message_count": F("message_count") + 1, "updated_at": now, "preview": content[:PREVIEW_LENGTH]}
+    # One line of words: titles are shown in lists and as the export's heading.
+    auto_title = " ".join(content.split())[:AUTO_TITLE_LENGTH]
     if role == Message.Role.USER and auto_title:
-        earlier_user_messages = Message.objects.filter(
-            session_id=OuterRef("pk"), role=Message.Role.USER
+        # The first user message with words names a session that nobody has titled (a
+        # blank one names nothing, so it does not stop the next from naming it).
+        earlier_with_words = Message.objects.filter(
+            session_id=OuterRef("pk"), role=Message.Role.USER, content__regex=r"\S"
         )
-        Session.objects.filter(
-            pk=session.pk, title_set_by_user=False, title=DEFAULT_SESSION_TITLE
-        ).exclude(Exists(earlier_user_messages)).update(title=auto_title)
+        changes["title"] = Case(
+            When(
+                Q(title_set_by_user=False, title=DEFAULT_SESSION_TITLE) & ~Exists(earlier_with_words),
+                then=Value(auto_title),
+            ),
+            default=F("title"),
+        )
+    Session.objects.filter(pk=session.pk).update(**changes)
+    message.created_at = now
     message.save(force_insert=True)
     return message
 

@@ -5,14 +5,18 @@ live server, which answers each request on its own thread with its own
 database connection, so the database itself settles every race. A 500 here
 is a race the service layer lets through to the client.
 """
+import itertools
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
 import pytest
 import requests
+from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from sessions_app import services
 from sessions_app.models import Message, Session, SessionTotal
 from sessions_app.throttles import LoginThrottle
 
@@ -200,3 +204,26 @@ def test_a_burst_of_logins_for_one_username_passes_the_limit_no_further(live_ser
     responses = all_at_once(*[login] * 6)
 
     assert sorted(r.status_code for r in responses) == [401, 401, 401, 429, 429, 429]
+
+
+def test_appends_at_once_leave_the_list_in_step_with_the_history(api, monkeypatch):
+    SessionFactory(owner=api.owner, key="busy")
+    calls = itertools.count()
+
+    def now_slow_for_the_first_caller():
+        taken = timezone.now()
+        if next(calls) == 0:
+            # The first append has its time, the others overtake it.
+            time.sleep(0.3)
+        return taken
+
+    monkeypatch.setattr(services, "timezone", SimpleNamespace(now=now_slow_for_the_first_caller))
+
+    all_at_once(
+        *[lambda i=i: api.request("POST", "/api/sessions/busy/messages", json={"role": "user", "content": f"m{i}"}) for i in range(3)]
+    )
+
+    (listed,) = api.request("GET", "/api/sessions").json()["sessions"]
+    history = api.request("GET", "/api/sessions/busy/history").json()
+    # On SQLite the transaction alone queues the appends; on PostgreSQL the row lock does.
+    assert (listed["updated_at"], listed["title"]) == (history[-1]["timestamp"], history[0]["content"])

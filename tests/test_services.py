@@ -164,6 +164,27 @@ def test_later_user_messages_do_not_change_the_auto_title(user):
     assert session.title == "New Chat"
 
 
+def test_a_blank_first_user_message_leaves_the_title_to_the_next(user):
+    session = services.session_create(owner=user, key="k")
+    services.message_create(session=session, role="user", content="  \n ")
+    services.message_create(session=session, role="user", content="Plan a weekend in Lisbon")
+    session.refresh_from_db()
+    assert session.title == "Plan a weekend in Lisbon"
+
+
+def test_auto_title_is_one_line(user):
+    session = services.session_create(owner=user, key="k")
+    services.message_create(session=session, role="user", content="# Trip\n\nPlan\ta  weekend")
+    session.refresh_from_db()
+    assert session.title == "# Trip Plan a weekend"
+
+
+def test_a_new_sessions_activity_time_is_its_creation_time(user):
+    session = services.session_create(owner=user, key="k")
+    session.refresh_from_db()
+    assert session.updated_at == session.created_at
+
+
 def test_assistant_messages_do_not_set_the_title(user):
     session = services.session_create(owner=user, key="k")
     services.message_create(session=session, role="assistant", content="Hello there")
