@@ -5,8 +5,11 @@ from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from sessions_app.management.commands.delete_session import LISTED_SESSIONS_LIMIT
 from sessions_app.models import Message, Session
 
 from .factories import SessionFactory, session_with_messages
@@ -237,6 +240,17 @@ def test_an_argument_that_is_not_utf8_is_refused_with_a_message(user, args):
 def test_no_ids_and_no_age_is_an_error():
     with pytest.raises(CommandError, match="SESSION_ID"):
         run("--noinput")
+
+
+def test_a_selection_by_age_is_counted_by_the_database_and_read_only_as_far_as_listed(user):
+    # A retention run may select millions of sessions: none may be read all at once.
+    for i in range(LISTED_SESSIONS_LIMIT + 5):
+        idle_session(user, f"s{i}", days=40)
+    with CaptureQueriesContext(connection) as queries:
+        output, _ = run("--older-than", "30", "--dry-run")
+    assert f"Would delete {LISTED_SESSIONS_LIMIT + 5} session(s) holding {2 * (LISTED_SESSIONS_LIMIT + 5)} message(s)" in output
+    rows_read = [q["sql"] for q in queries if '"sessions_app_session"' in q["sql"] and "COUNT(" not in q["sql"]]
+    assert rows_read and all("LIMIT" in sql for sql in rows_read)
 
 
 def test_a_long_selection_is_listed_with_a_cap(user):

@@ -15,6 +15,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
+from django.db.models import Count, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from sessions_app import selectors, services
@@ -100,23 +102,23 @@ class Command(BaseCommand):
                 raise CommandError("Name session ids or select by age, not both.")
             cutoff = self._idle_cutoff(older_than, age_source)
             selected = selectors.sessions_idle_since(cutoff=cutoff, owner_username=user)
-            sessions = list(selected)
             via = DeletionRecord.Via.RETENTION
         elif session_ids:
             keys = list(dict.fromkeys(session_ids))
             selected = selectors.sessions_with_keys(keys=keys, owner_username=user)
-            sessions = list(selected)
-            self._refuse_missing_or_ambiguous(keys, sessions, owner_username=user)
+            self._refuse_missing_or_ambiguous(keys, selected, owner_username=user)
             via = DeletionRecord.Via.COMMAND
         else:
-            raise CommandError("Name at least one SESSION_ID, or pass --older-than DAYS.")
+            raise CommandError("Name at least one SESSION_ID, or pass --older-than DAYS or --retention.")
 
-        if not sessions:
+        # Counted by the database and listed in part: a retention run may select millions.
+        totals = selected.aggregate(sessions=Count("pk"), messages=Coalesce(Sum("message_count"), 0))
+        if not totals["sessions"]:
             if verbosity >= 1:
                 self.stdout.write("No sessions to delete: nothing to do.")
             return
         if verbosity >= 1 or interactive:
-            self._describe(sessions, dry_run=dry_run)
+            self._describe(selected, totals, dry_run=dry_run)
         if dry_run:
             self.stdout.write("Dry run: nothing was deleted.")
             return
@@ -151,10 +153,10 @@ class Command(BaseCommand):
         except OverflowError:
             raise CommandError(f"{source} of {days} days reaches back before the calendar starts.") from None
 
-    def _refuse_missing_or_ambiguous(self, keys, sessions, *, owner_username):
+    def _refuse_missing_or_ambiguous(self, keys, selected, *, owner_username):
         owners_by_key: dict[str, list[str]] = {}
-        for session in sessions:
-            owners_by_key.setdefault(session.key, []).append(session.owner.get_username())
+        for key, owner_username_of_key in selected.values_list("key", "owner__username"):
+            owners_by_key.setdefault(key, []).append(owner_username_of_key)
         missing = [key for key in keys if key not in owners_by_key]
         if missing:
             whose = f" for user {owner_username!r}" if owner_username else ""
@@ -170,19 +172,18 @@ class Command(BaseCommand):
                 f"Ambiguous session id(s): {details}. Pass --user to choose. Nothing was deleted."
             )
 
-    def _describe(self, sessions, *, dry_run):
-        message_total = sum(session.message_count for session in sessions)
+    def _describe(self, selected, totals, *, dry_run):
         self.stdout.write(
-            f"{'Would delete' if dry_run else 'About to delete'} {len(sessions)} session(s) "
-            f"holding {message_total} message(s):"
+            f"{'Would delete' if dry_run else 'About to delete'} {totals['sessions']} session(s) "
+            f"holding {totals['messages']} message(s):"
         )
-        for session in sessions[:LISTED_SESSIONS_LIMIT]:
+        for session in selected[:LISTED_SESSIONS_LIMIT]:
             self.stdout.write(
                 f"  owner={session.owner.get_username()} id={session.key} "
                 f"title={session.title!r} messages={session.message_count}"
             )
-        if len(sessions) > LISTED_SESSIONS_LIMIT:
-            self.stdout.write(f"  ... and {len(sessions) - LISTED_SESSIONS_LIMIT} more.")
+        if totals["sessions"] > LISTED_SESSIONS_LIMIT:
+            self.stdout.write(f"  ... and {totals['sessions'] - LISTED_SESSIONS_LIMIT} more.")
 
     def _confirmed(self) -> bool:
         try:
