@@ -8,6 +8,8 @@ from django.db.models import Count, Sum
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from rest_framework_simplejwt.token_blacklist.admin import BlacklistedTokenAdmin
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
 from . import services
 from .models import DeletionRecord, Message, Session
@@ -192,3 +194,13 @@ class UserWithSessionsAdmin(UserAdmin):
         return deletion_summary(
             self, request, users, sessions=totals["sessions"], messages=totals["messages"] or 0
         )
+
+
+# A revoked refresh token stays revoked: SimpleJWT's admin lets an operator delete or edit
+# a blacklist entry, which would make a logged-out token work again.
+admin.site.unregister(BlacklistedToken)
+
+
+@admin.register(BlacklistedToken)
+class BlacklistedTokenViewOnlyAdmin(ViewOnlyMixin, BlacklistedTokenAdmin):
+    actions = None

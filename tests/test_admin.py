@@ -5,6 +5,8 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from sessions_app import services
 from sessions_app.admin import SessionAdmin
@@ -155,3 +157,12 @@ def test_user_delete_confirmation_counts_their_sessions_and_messages(admin_clien
     response = admin_client.get(f"/admin/auth/user/{user.pk}/delete/")
     assert response.status_code == 200
     assert dict(response.context["model_count"]) == {"users": 1, "sessions": 2, "messages": 7}
+
+
+def test_a_revoked_refresh_token_cannot_be_unrevoked_in_the_admin(admin_client, api_client, user):
+    refresh = RefreshToken.for_user(user)
+    refresh.blacklist()
+    entry = BlacklistedToken.objects.get()
+    response = admin_client.post(f"/admin/token_blacklist/blacklistedtoken/{entry.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    assert api_client.post("/api/auth/token/refresh", {"refresh": str(refresh)}, format="json").status_code == 401
