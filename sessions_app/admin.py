@@ -5,8 +5,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db import transaction
 from django.db.models import Count, Sum
+from django.db.models.functions import Substr
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator
 from django.utils.http import urlencode
 from rest_framework_simplejwt.token_blacklist.admin import BlacklistedTokenAdmin
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
@@ -16,6 +18,7 @@ from .models import DeletionRecord, Message, Session
 from .selectors import SessionNotFound
 
 RECENT_MESSAGES_SHOWN = 50
+RECENT_MESSAGE_CHARACTERS = 500
 
 
 class NoAddOrChangeMixin:
@@ -81,11 +84,19 @@ class SessionAdmin(NoAddOrChangeMixin, admin.ModelAdmin):
     def recent_messages(self, session):
         # A session may hold tens of thousands of messages: show the newest few
         # and link to the paginated message list for the rest.
-        latest = list(session.messages.order_by("-created_at", "-pk")[:RECENT_MESSAGES_SHOWN])
+        # Each cut short as well: 50 messages of the longest allowed made a 5 MB page.
+        latest = list(
+            session.messages.order_by("-created_at", "-pk").values(
+                "created_at", "role", start=Substr("content", 1, RECENT_MESSAGE_CHARACTERS + 1)
+            )[:RECENT_MESSAGES_SHOWN]
+        )
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((m.created_at, m.role, m.content) for m in reversed(latest)),
+            (
+                (m["created_at"], m["role"], Truncator(m["start"]).chars(RECENT_MESSAGE_CHARACTERS))
+                for m in reversed(latest)
+            ),
         )
         all_url = reverse("admin:sessions_app_message_changelist") + "?" + urlencode(
             {"session__id__exact": session.pk}

@@ -12,7 +12,7 @@ from sessions_app import services
 from sessions_app.admin import SessionAdmin
 from sessions_app.models import Message, Session
 
-from .factories import SessionFactory, session_with_messages
+from .factories import MessageFactory, SessionFactory, session_with_messages
 
 CHANGELIST = "/admin/sessions_app/session/"
 
@@ -60,6 +60,14 @@ def test_changelist_query_count_does_not_grow_with_sessions(admin_client, user):
     with CaptureQueriesContext(connection) as many:
         admin_client.get(CHANGELIST)
     assert len(many) == len(few)
+
+
+def test_change_page_cuts_long_messages_short(admin_client, user):
+    session = SessionFactory(owner=user, key="long")
+    MessageFactory(session=session, content="start " + "x" * 100_000)
+    page = admin_client.get(change_url(session)).content.decode()
+    assert "start xxx" in page
+    assert "x" * 1_000 not in page
 
 
 def test_change_page_of_a_20000_message_session_shows_only_the_latest(admin_client, big_session):
