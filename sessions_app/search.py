@@ -13,7 +13,15 @@ a rare word needs every message read, or an index of them:
   older segments until a merge; with FTS5's secure-delete, which removes them at
   once, a delete costs 35 ms per message, minutes for a 100,000-message session.
   Fast, permanent deletes come first; a rare word is a scan of the messages.
+
+SQLite's LIKE folds only ASCII letters, so for a query with other letters (é, Σ, ...)
+both sides are folded by Python's str.casefold, registered as CASEFOLD on every
+SQLite connection. ASCII queries keep LIKE, which is several times faster.
 """
+from django.db import connection
+from django.db.backends.signals import connection_created
+from django.db.models import F, Func
+from django.dispatch import receiver
 
 POSTGRES_CREATE = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
@@ -33,3 +41,21 @@ def drop_index(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         for statement in POSTGRES_DROP:
             schema_editor.execute(statement)
+
+
+def messages_containing(messages, query: str):
+    """`messages` narrowed to those whose content holds `query`, in any letter case of any alphabet."""
+    if connection.vendor == "sqlite" and not query.isascii():
+        folded = messages.annotate(content_casefolded=Func(F("content"), function="CASEFOLD"))
+        return folded.filter(content_casefolded__contains=query.casefold())
+    return messages.filter(content__icontains=query)
+
+
+def _casefold(text):
+    return None if text is None else text.casefold()
+
+
+@receiver(connection_created, dispatch_uid="sessions_app.search.casefold")
+def add_casefold_to_sqlite(sender, connection, **kwargs):
+    if connection.vendor == "sqlite":
+        connection.connection.create_function("CASEFOLD", 1, _casefold, deterministic=True)

@@ -4,6 +4,7 @@ from django.db import DatabaseError, connection
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Substr
 
+from . import search
 from .models import DeletionRecord, Message, Session, SessionTotal
 
 SEARCH_MATCH_LENGTH = 200
@@ -84,7 +85,7 @@ def session_search_for_user(*, user: AbstractBaseUser, query: str, limit: int) -
     """
     if not query:
         return []
-    matching = Message.objects.filter(session_id=OuterRef("pk"), content__icontains=query)
+    matching = search.messages_containing(Message.objects.filter(session_id=OuterRef("pk")), query)
     found = list(
         session_list_for_user(user=user)
         .filter(Exists(matching))

@@ -270,6 +270,13 @@ def test_search_lists_most_recent_sessions_first_and_honours_limit(auth_client, 
     assert [r["id"] for r in results] == ["new", "middle"]
 
 
+@pytest.mark.parametrize("query", ["été", "MÜNCHEN", "σοφια", "Σοφια"])
+def test_search_finds_letters_of_any_alphabet_in_any_case(auth_client, user, query):
+    MessageFactory(session=SessionFactory(owner=user, key="s1"), content="Été à München, ΣΟΦΙΑ")
+    results = auth_client.get("/api/sessions/search", {"q": query}).json()["sessions"]
+    assert [r["id"] for r in results] == ["s1"]
+
+
 def test_search_with_empty_query_finds_nothing(auth_client, user):
     MessageFactory(session=SessionFactory(owner=user), content="anything")
     assert auth_client.get("/api/sessions/search", {"q": ""}).json() == {"sessions": []}
