@@ -44,7 +44,8 @@ def _json_pieces(session: Session) -> Iterator[str]:
 
 def _markdown_pieces(session: Session) -> Iterator[str]:
     serializer = MessageSerializer()
-    yield f"# {session.title}\n\n"
+    # A title set through the API may hold line breaks; a Markdown heading ends at the first.
+    yield f"# {' '.join(session.title.split())}\n\n"
     yield (
         f"Session `{session.key}` · channel {session.channel} · "
         f"{session.message_count} message{'' if session.message_count == 1 else 's'} · "

@@ -376,6 +376,12 @@ def long_session(owner, key: str, messages: int) -> Session:
     return session
 
 
+def test_markdown_export_heading_is_one_line_whatever_the_title(auth_client, user):
+    SessionFactory(owner=user, key="s1", title="Trip\nto   Lisbon")
+    text = read_download(auth_client.get("/api/sessions/s1/export", {"format": "md"}))
+    assert text.startswith("# Trip to Lisbon\n\n")
+
+
 @pytest.mark.parametrize("file_format", ["json", "md"])
 def test_export_streams_a_long_session_in_chunks_not_one_per_message(auth_client, user, file_format):
     long_session(user, "s1", messages=300)
