@@ -142,61 +142,47 @@ def test_message_create_on_a_deleted_session_raises_not_found(user):
     assert not Message.objects.exists()
 
 
-def test_first_user_message_becomes_the_title(user):
-    session = services.session_create(owner=user, key="k")
-    services.message_create(session=session, role="user", content="  Plan a trip to Lisbon  ")
+def title_after(owner, *messages: tuple[str, str], title: str | None = None) -> str:
+    """The title of a new session once these (role, content) messages are appended."""
+    session = services.session_create(owner=owner, key="k", title=title)
+    for role, content in messages:
+        services.message_create(session=session, role=role, content=content)
     session.refresh_from_db()
-    assert session.title == "Plan a trip to Lisbon"
+    return session.title
+
+
+def test_first_user_message_becomes_the_title(user):
+    assert title_after(user, ("user", "  Plan a trip to Lisbon  ")) == "Plan a trip to Lisbon"
 
 
 def test_auto_title_is_cut_to_80_characters(user):
-    session = services.session_create(owner=user, key="k")
-    services.message_create(session=session, role="user", content="x" * 100)
-    session.refresh_from_db()
-    assert session.title == "x" * 80
+    assert title_after(user, ("user", "x" * 100)) == "x" * 80
 
 
 def test_later_user_messages_do_not_change_the_auto_title(user):
-    session = services.session_create(owner=user, key="k")
-    services.message_create(session=session, role="user", content="New Chat")
-    services.message_create(session=session, role="user", content="second")
-    session.refresh_from_db()
-    assert session.title == "New Chat"
+    assert title_after(user, ("user", "New Chat"), ("user", "second")) == "New Chat"
 
 
 def test_a_blank_first_user_message_leaves_the_title_to_the_next(user):
-    session = services.session_create(owner=user, key="k")
-    services.message_create(session=session, role="user", content="  \n ")
-    services.message_create(session=session, role="user", content="Plan a weekend in Lisbon")
-    session.refresh_from_db()
-    assert session.title == "Plan a weekend in Lisbon"
+    assert title_after(user, ("user", "  \n "), ("user", "Plan a weekend in Lisbon")) == "Plan a weekend in Lisbon"
 
 
 def test_auto_title_is_one_line(user):
-    session = services.session_create(owner=user, key="k")
-    services.message_create(session=session, role="user", content="# Trip\n\nPlan\ta  weekend")
-    session.refresh_from_db()
-    assert session.title == "# Trip Plan a weekend"
+    assert title_after(user, ("user", "# Trip\n\nPlan\ta  weekend")) == "# Trip Plan a weekend"
+
+
+def test_assistant_messages_do_not_set_the_title(user):
+    assert title_after(user, ("assistant", "Hello there")) == "New Chat"
+
+
+def test_a_title_given_at_creation_is_kept(user):
+    assert title_after(user, ("user", "first"), title="Mine") == "Mine"
 
 
 def test_a_new_sessions_activity_time_is_its_creation_time(user):
     session = services.session_create(owner=user, key="k")
     session.refresh_from_db()
     assert session.updated_at == session.created_at
-
-
-def test_assistant_messages_do_not_set_the_title(user):
-    session = services.session_create(owner=user, key="k")
-    services.message_create(session=session, role="assistant", content="Hello there")
-    session.refresh_from_db()
-    assert session.title == "New Chat"
-
-
-def test_a_title_given_at_creation_is_kept(user):
-    session = services.session_create(owner=user, key="k", title="Mine")
-    services.message_create(session=session, role="user", content="first")
-    session.refresh_from_db()
-    assert session.title == "Mine"
 
 
 def test_session_str_does_not_reveal_the_title(user):
