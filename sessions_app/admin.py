@@ -8,7 +8,6 @@ from django.db.models import Count, Sum
 from django.db.models.functions import Substr
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.text import Truncator
 from django.utils.http import urlencode
 from rest_framework_simplejwt.token_blacklist.admin import BlacklistedTokenAdmin
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
@@ -32,6 +31,10 @@ class NoAddOrChangeMixin:
 class ViewOnlyMixin(NoAddOrChangeMixin):
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def _cut(text: str, length: int) -> str:
+    return text[:length] + "…" if len(text) > length else text
 
 
 def deletion_summary(model_admin, request, objs, *, sessions: int, messages: int):
@@ -94,7 +97,7 @@ class SessionAdmin(NoAddOrChangeMixin, admin.ModelAdmin):
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
-                (m["created_at"], m["role"], Truncator(m["start"]).chars(RECENT_MESSAGE_CHARACTERS))
+                (m["created_at"], m["role"], _cut(m["start"], RECENT_MESSAGE_CHARACTERS))
                 for m in reversed(latest)
             ),
         )

@@ -8,6 +8,7 @@ from django.utils import timezone
 from . import selectors
 from .models import Session
 from .serializers import MessageSerializer
+from .text import markdown_escaped, one_line
 
 EXPORT_VERSION = 1
 # Pieces are joined into chunks of about this many characters: a server writes each
@@ -44,8 +45,8 @@ def _json_pieces(session: Session) -> Iterator[str]:
 
 def _markdown_pieces(session: Session) -> Iterator[str]:
     serializer = MessageSerializer()
-    # A title set through the API may hold line breaks; a Markdown heading ends at the first.
-    yield f"# {' '.join(session.title.split())}\n\n"
+    # A title is plain text, and may hold line breaks, where a Markdown heading would end.
+    yield f"# {markdown_escaped(one_line(session.title))}\n\n"
     yield (
         f"Session `{session.key}` · channel {session.channel} · "
         f"{session.message_count} message{'' if session.message_count == 1 else 's'} · "

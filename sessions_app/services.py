@@ -25,6 +25,7 @@ from .models import (
 from . import selectors
 from .selectors import SessionNotFound
 from .storage import purge_deleted_bytes
+from .text import HAS_WORDS_REGEX, one_line
 
 AUTO_TITLE_LENGTH = 80
 # Ids per DELETE statement: far below every backend's limit on bound parameters.
@@ -96,12 +97,12 @@ def message_create(
     now = timezone.now()
     changes = {"message_count": F("message_count") + 1, "updated_at": now, "preview": content[:PREVIEW_LENGTH]}
     # One line of words: titles are shown in lists and as the export's heading.
-    auto_title = " ".join(content.split())[:AUTO_TITLE_LENGTH]
+    auto_title = one_line(content)[:AUTO_TITLE_LENGTH].rstrip()
     if role == Message.Role.USER and auto_title:
         # The first user message with words names a session that nobody has titled (a
         # blank one names nothing, so it does not stop the next from naming it).
         earlier_with_words = Message.objects.filter(
-            session_id=OuterRef("pk"), role=Message.Role.USER, content__regex=r"\S"
+            session_id=OuterRef("pk"), role=Message.Role.USER, content__regex=HAS_WORDS_REGEX
         )
         changes["title"] = Case(
             When(

@@ -382,6 +382,12 @@ def test_markdown_export_heading_is_one_line_whatever_the_title(auth_client, use
     assert text.startswith("# Trip to Lisbon\n\n")
 
 
+def test_markdown_export_heading_shows_the_title_as_plain_text(auth_client, user):
+    SessionFactory(owner=user, key="s1", title="Trip *2* #")
+    text = read_download(auth_client.get("/api/sessions/s1/export", {"format": "md"}))
+    assert text.startswith("# Trip \\*2\\* \\#\n\n")
+
+
 @pytest.mark.parametrize("file_format", ["json", "md"])
 def test_export_streams_a_long_session_in_chunks_not_one_per_message(auth_client, user, file_format):
     long_session(user, "s1", messages=300)

@@ -167,6 +167,15 @@ def test_a_blank_first_user_message_leaves_the_title_to_the_next(user):
     assert title_after(user, ("user", "  \n "), ("user", "Plan a weekend in Lisbon")) == "Plan a weekend in Lisbon"
 
 
+def test_a_first_user_message_of_no_break_spaces_leaves_the_title_to_the_next(user):
+    # Blank to Python; the \S of PostgreSQL's regex would have taken it for a word.
+    assert title_after(user, ("user", "\u00a0\u2007"), ("user", "Plan")) == "Plan"
+
+
+def test_auto_title_cut_after_a_word_ends_without_a_space(user):
+    assert title_after(user, ("user", "a" * 79 + " bcd")) == "a" * 79
+
+
 def test_auto_title_is_one_line(user):
     assert title_after(user, ("user", "# Trip\n\nPlan\ta  weekend")) == "# Trip Plan a weekend"
 

@@ -16,7 +16,6 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 from django.db.models import Count, Sum
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from sessions_app import selectors, services
@@ -112,7 +111,7 @@ class Command(BaseCommand):
             raise CommandError("Name at least one SESSION_ID, or pass --older-than DAYS or --retention.")
 
         # Counted by the database and listed in part: a retention run may select millions.
-        totals = selected.aggregate(sessions=Count("pk"), messages=Coalesce(Sum("message_count"), 0))
+        totals = selected.aggregate(sessions=Count("pk"), messages=Sum("message_count", default=0))
         if not totals["sessions"]:
             if verbosity >= 1:
                 self.stdout.write("No sessions to delete: nothing to do.")
