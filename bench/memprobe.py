@@ -64,10 +64,10 @@ def main():
 
     django.setup()
     from django.contrib.auth import get_user_model
-    from django.db import connection, transaction
     from django.test import Client
     from rest_framework_simplejwt.tokens import RefreshToken
 
+    from baseline import bare_session_delete
     from sessions_app import services
     from sessions_app.models import Message, Session
 
@@ -82,10 +82,6 @@ def main():
         response = client.delete(f"/api/sessions/{key}")
         assert response.status_code == 200, response.content
 
-    def raw_delete(pk):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("DELETE FROM sessions_app_message WHERE session_id = %s", [pk])
-            cursor.execute("DELETE FROM sessions_app_session WHERE id = %s", [pk])
 
     def delete_all(user_client, expected=None):
         response = user_client.post("/api/sessions/bulk-delete", {"all": True}, content_type="application/json")
@@ -111,11 +107,11 @@ def main():
             api_delete(warm.key)
         elif args.how == "export":
             export(warm.key)
-            raw_delete(warm.pk)
+            bare_session_delete(warm.pk)
         elif args.how == "delete-all":
             delete_all(bearer_client(warm_owner), expected=1)
         else:
-            raw_delete(warm.pk)
+            bare_session_delete(warm.pk)
     if args.how == "delete-all":
         warm_owner.delete()
         sessions_before = Session.objects.filter(owner=owner).count()
@@ -136,7 +132,7 @@ def main():
     elif args.how == "delete-all":
         delete_all(client, expected=sessions_before)
     else:
-        raw_delete(victim.pk)
+        bare_session_delete(victim.pk)
     seconds = time.perf_counter() - started
     hwm_after, rss_after = status_kib("VmHWM"), status_kib("VmRSS")
     kinds_after = {kind: status_kib(kind) for kind in RSS_KINDS}

@@ -224,9 +224,9 @@ def summary_rows(results: dict) -> list[list]:
     search = results.get("search")
     if search:
         for row in search["rows"]:
-            for base, label in [
-                ("exists", "newest-first EXISTS icontains scan"),
-                ("plain", "plain Message icontains scan"),
+            for base, label, target in [
+                ("plain", "the plain icontains scan", "≥ 10× faster"),
+                ("exists", "its own newest-first EXISTS query", "≥ 10× faster (ours, stricter)"),
             ]:
                 speedup = row[f"speedup_{base}"]
                 rows.append(
@@ -236,7 +236,7 @@ def summary_rows(results: dict) -> list[list]:
                         ms(row["api"]["median"]),
                         ms(row[base]["median"]),
                         f"{speedup:.1f}× faster" if speedup >= 1 else f"{1 / speedup:.1f}× slower",
-                        "≥ 10× faster",
+                        target,
                         verdict(speedup >= 10),
                     ]
                 )
@@ -299,7 +299,7 @@ def summary_rows(results: dict) -> list[list]:
                 f"the same for {reading['long_n']:,} messages of {reading['longest']:,} characters (the longest "
                 f"allowed; one fetch holds {reading['chunk_rows']} rows)",
                 f"{memory['long']:.2f} MB",
-                f"{bound:.0f} MB (2 fetches × rows × longest)",
+                f"{bound:.0f} MB (rows of 2 fetches × longest)",
                 "-",
                 "(shown)",
                 "-",
@@ -691,18 +691,28 @@ def delete_section(results: dict) -> list[str]:
         rows,
     )
     triggers = meta.get("message_triggers") or []
-    trigger_note = (
-        f"The message table has triggers ({', '.join(triggers)}), which both sides pay."
-        if triggers
-        else "The message table has no triggers in this schema (no FTS5 index on SQLite), so neither side pays an index-maintenance trigger."
+    if triggers:
+        index_note = f"The message table has triggers ({', '.join(triggers)}), which both sides pay."
+    elif meta["vendor"] == "sqlite":
+        index_note = "The message table has no triggers and no FTS5 index, so neither side pays index maintenance beyond its B-trees."
+    else:
+        index_note = (
+            "A PostgreSQL DELETE only marks rows dead: neither side touches the trigram GIN index, whose "
+            "entries for the deleted text go at the next VACUUM (docs/deletion.md)."
+        )
+    after_commit = (
+        " and, after the commit, the WAL checkpoint that keeps the delete permanent on disk"
+        if meta["vendor"] == "sqlite"
+        else ""
     )
     lines += [
         "",
         "The API side is the whole stack: Django's test `Client` with a real SimpleJWT bearer token "
         "(`RefreshToken.for_user(user).access_token`), middleware, DRF, the deletion service (row lock, set-based "
-        "DELETEs, the audit record) and, after the commit, the WAL checkpoint that keeps the delete permanent. The "
-        "baseline is `DELETE FROM sessions_app_message WHERE session_id=?; DELETE FROM sessions_app_session WHERE id=?` "
-        f"in one transaction on the same connection. {trigger_note} The session is rebuilt (untimed) before every "
+        f"DELETEs, the audit record){after_commit}. The baseline (`bench/baseline.py`) is the bare statements: "
+        "`DELETE FROM sessions_app_message WHERE session_id=?; DELETE FROM sessions_app_session WHERE id=?` and the "
+        "one-row decrement of the owner's session count, "
+        f"in one transaction on the same connection. {index_note} The session is rebuilt (untimed) before every "
         "trial, the two sides alternate, and the database is brought to rest before each trial (SQLite: WAL "
         "checkpoint; PostgreSQL: VACUUM ANALYZE, then CHECKPOINT) so both start alike. The trials run in pairs, one of each side "
         "back to back (A B, B A, ...), and the target is judged on the median of the pairs' ratios: single trials "
@@ -802,20 +812,28 @@ def store_section(results: dict) -> list[str]:
     store = results.get("store_size")
     if not store:
         return []
-    rows = [
-        [f"{store['small_m']:,}", ms(store["small"]["api"]["median"]), ms(store["small"]["raw"]["median"])],
-        [f"{store['big_m']:,}", ms(store["big"]["api"]["median"]), ms(store["big"]["raw"]["median"])],
-    ]
+    def row(m, measured):
+        api, raw = measured["api"]["median"], measured["raw"]["median"]
+        return [f"{m:,}", ms(api), ms(raw), f"{api / raw:.2f}"]
+
+    overhead_small = store["small"]["api"]["median"] / store["small"]["raw"]["median"]
+    overhead_big = store["big"]["api"]["median"] / store["big"]["raw"]["median"]
     return [
         "## 2. Delete does not care how big the store is",
         "",
         *table(
-            ["other sessions (10 messages each)", f"API DELETE of {store['n']:,} messages", "bare SQL"], rows
+            ["other sessions (10 messages each)", f"API DELETE of {store['n']:,} messages", "bare SQL", "API ÷ bare SQL"],
+            [row(store["small_m"], store["small"]), row(store["big_m"], store["big"])],
         ),
         "",
-        f"Ratio big/small: API {store['ratio']:.2f}, bare SQL {store['raw_ratio']:.2f}. Both stores belong to the "
-        f"same user as the deleted session (the worst case for the owner-scoped lookups). Growing the store from "
-        f"{store['small_m']:,} to {store['big_m']:,} sessions took {store['grow_seconds']:.0f} s.",
+        f"Ratio big/small: API {store['ratio']:.2f} (the target's figure), bare SQL {store['raw_ratio']:.2f}. The two "
+        "stores cannot exist at once, so the small store's trials run first and the big store's after it has grown; "
+        "whatever the database's state does between the two batches moves both sides, which is why the bare SQL's "
+        f"ratio is shown beside the API's, and the API's cost over the bare SQL within each store "
+        f"({overhead_small:.2f}, then {overhead_big:.2f}): that is what the service adds, and it does not grow with "
+        "the store. Both stores belong to the same user as the deleted session (the worst case for the owner-scoped "
+        f"lookups). Growing the store from {store['small_m']:,} to {store['big_m']:,} sessions took "
+        f"{store['grow_seconds']:.0f} s.",
         "",
     ]
 
@@ -954,9 +972,11 @@ def search_section(results: dict) -> list[str]:
         f"{search['messages']:,} messages in the database, {search['owner_messages']:,} of them in the searching "
         f"user's {search['owner_sessions']:,} sessions. Baselines: the newest-first `EXISTS` scan "
         "(`Session.objects.filter(owner=u).filter(Exists(Message.objects.filter(session=OuterRef('pk'), "
-        "content__icontains=q))).order_by('-updated_at', '-id')[:20]`) and the plain scan "
-        "(`Message.objects.filter(content__icontains=q)`, every matching message's session id). The 20 sessions "
-        "the API answers are compared with both (the plain scan's ids reduced to the user's 20 newest, untimed).",
+        "content__icontains=q))).order_by('-updated_at', '-id')[:20]`, the service's own first query, which stops "
+        "at the 20th match) and the plain scan, the issue's baseline (`Session.objects.filter(owner=u, "
+        "pk__in=Message.objects.filter(content__icontains=q).values('session_id')).order_by('-updated_at', "
+        "'-id')[:20]`: every message read once, then the user's newest 20 of the sessions found). Both are "
+        "complete queries, timed whole, and the 20 sessions the API answers are compared with both.",
         "",
     ]
     rows = [
@@ -995,6 +1015,8 @@ def search_section(results: dict) -> list[str]:
             "planner can use a GIN index) so that they are the scans they stand for. The baseline's plan:",
             "",
         ] + code_block(search["baseline_plan"])
+    if search.get("plain_plan"):
+        lines += ["", "Plan of the plain scan (rare word):", ""] + code_block(search["plain_plan"])
     lines += ["", "Plan of the service's search query (rare word):", ""] + code_block(search["plan"])
     lines += ["", "<details><summary>cProfile of one rare-word search request (own time)</summary>", ""]
     lines += code_block(search["profile_rare"]) + ["", "</details>", ""]
@@ -1004,7 +1026,8 @@ def search_section(results: dict) -> list[str]:
 def export_memory_bound_mb(reading: dict) -> float:
     """What an export of the longest messages holds at most: the rows of two fetches (the next
     fetch is read while the rows of the last are still referenced), one character a byte."""
-    return 2 * reading["chunk_rows"] * reading["longest"] / 1e6
+    rows_held = min(2 * reading["chunk_rows"], reading["long_n"])
+    return rows_held * reading["longest"] / 1e6
 
 
 def reading_section(results: dict) -> list[str]:

@@ -52,7 +52,7 @@ SIZES = {
         "background_sessions": 1_000,
         "delete_ns": [1_000, 10_000, 100_000],
         "delete_trials": {1_000: 7, 10_000: 7, 100_000: 11},
-        "store_delete_n": 10_000,
+        "store_delete_n": 100_000,
         "store_trials": 5,
         "store_small": 1_000,
         "store_big": 100_000,
@@ -173,6 +173,8 @@ def configure_django(env: dict) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
+    # As `make serve` does: the static-files middleware serves from this directory.
+    call_command("collectstatic", verbosity=0, interactive=False)
     # The request log stays on, as in production (its formatting is part of every
     # request's cost), but is written to /dev/null rather than over our output.
     devnull = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
@@ -205,12 +207,9 @@ def api_delete(client, session) -> None:
 
 
 def raw_delete(session) -> None:
-    """The bare statements that remove the same rows, in one transaction: the physical limit."""
-    from django.db import connection, transaction
+    from baseline import bare_session_delete
 
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("DELETE FROM sessions_app_message WHERE session_id = %s", [session.pk])
-        cursor.execute("DELETE FROM sessions_app_session WHERE id = %s", [session.pk])
+    bare_session_delete(session.pk)
 
 
 def explain(queryset) -> str:
@@ -784,8 +783,9 @@ def appends_beside_a_delete(builder, owner_client, victim, text: str, quiet_seco
 
 def figure_delete_all(ctx) -> None:
     """9. Deleting all of a user's sessions at once (bulk-delete with "all") against the bare DELETEs."""
+    from baseline import MESSAGES_OF_OWNER, bare_owner_delete
     from dataset import after_bulk_load
-    from django.db import connection, transaction
+    from django.db import connection
 
     from sessions_app.models import DeletionRecord, Session
 
@@ -811,23 +811,16 @@ def figure_delete_all(ctx) -> None:
         if response.status_code != 200 or response.json() != {"status": "ok", "deleted": count}:
             raise AssertionError(f"bulk-delete answered {response.status_code}: {response.content[:200]!r}")
 
-    bare_messages_delete = (
-        "DELETE FROM sessions_app_message WHERE session_id IN "
-        "(SELECT id FROM sessions_app_session WHERE owner_id = %s)"
-    )
-
     def raw(prepared):
         owner, _ = prepared
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(bare_messages_delete, [owner.pk])
-            cursor.execute("DELETE FROM sessions_app_session WHERE owner_id = %s", [owner.pk])
+        bare_owner_delete(owner.pk)
 
     result = trials({"api": (prepare, api), "raw": (prepare, raw)}, sizes["delete_all_trials"])
     # The plan the database chose for the baseline's message DELETE (EXPLAIN only: not run).
     planned_owner, _ = prepare()
     with connection.cursor() as cursor:
         explain = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
-        cursor.execute(explain + bare_messages_delete, [planned_owner.pk])
+        cursor.execute(explain + MESSAGES_OF_OWNER, [planned_owner.pk])
         # SQLite's rows end with the step's description, PostgreSQL's are one line each.
         raw_plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
     raw((planned_owner, None))
@@ -915,29 +908,20 @@ def figure_search(ctx) -> None:
         with without_trigram_index():
             return list(exists_query(word))
 
+    def plain_query(word):
+        """Every message read once (icontains, no index); of the sessions found, the owner's newest 20."""
+        matching = Message.objects.filter(content__icontains=word).values("session_id")
+        found = Session.objects.filter(owner=owner, pk__in=matching).order_by(*newest_first)
+        return found.values_list("key", flat=True)[:SEARCH_LIMIT]
+
     def plain_scan(word):
         with without_trigram_index():
-            return list(Message.objects.filter(content__icontains=word).values_list("session_id", flat=True))
-
-    def newest_of(session_ids):
-        """The owner's 20 newest sessions among those the plain scan found (untimed: only to compare)."""
-        wanted, found = set(session_ids), []
-        for pk, key in (
-            Session.objects.filter(owner=owner)
-            .order_by(*newest_first)
-            .values_list("pk", "key")
-            .iterator(5000)
-        ):
-            if pk in wanted:
-                found.append(key)
-                if len(found) == SEARCH_LIMIT:
-                    break
-        return found
+            return list(plain_query(word))
 
     counts = sizes["search_trials"]
     rows = []
     for label, word in [("rare", RARE_WORD), ("common", COMMON_WORD)]:
-        by_api, by_exists, by_plain = api(word), exists_scan(word), newest_of(plain_scan(word))
+        by_api, by_exists, by_plain = api(word), exists_scan(word), plain_scan(word)
         same = by_api == by_exists == by_plain
         if not same:
             ctx["errors"].append(
@@ -971,8 +955,10 @@ def figure_search(ctx) -> None:
     matching = Message.objects.filter(session=OuterRef("pk"), content__icontains=RARE_WORD)
     with without_trigram_index():
         baseline_plan = explain(exists_query(RARE_WORD)) if connection.vendor == "postgresql" else None
+        plain_plan = explain(plain_query(RARE_WORD))
     results["search"] = {
         "baseline_plan": baseline_plan,
+        "plain_plan": plain_plan,
         "messages": Message.objects.count(),
         "owner_messages": Message.objects.filter(session__owner=owner).count(),
         "owner_sessions": Session.objects.filter(owner=owner).count(),
