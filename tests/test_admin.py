@@ -79,6 +79,14 @@ def test_change_page_of_a_20000_message_session_shows_only_the_latest(admin_clie
     assert "All 20000 messages" in content
 
 
+def test_change_page_shows_the_latest_messages_oldest_first(admin_client, user):
+    session = SessionFactory(owner=user)
+    for content in ["first-message", "second-message"]:
+        services.message_create(session=session, role="assistant", content=content)
+    page = admin_client.get(change_url(session)).content.decode()
+    assert page.index("first-message") < page.index("second-message")
+
+
 def test_session_cannot_be_edited_in_the_admin(admin_client, user):
     session = SessionFactory(owner=user, title="Before")
     admin_client.post(change_url(session), {"title": "After"})

@@ -194,9 +194,10 @@ def test_history_of_another_users_session_is_404(auth_client, other_user):
     assert auth_client.get("/api/sessions/theirs/history").status_code == 404
 
 
-def test_history_refuses_a_bad_limit(auth_client, user):
+@pytest.mark.parametrize("limit", [0, 501])
+def test_history_refuses_a_limit_outside_1_to_500(auth_client, user, limit):
     SessionFactory(owner=user, key="s1")
-    assert auth_client.get("/api/sessions/s1/history", {"limit": 0}).status_code == 400
+    assert auth_client.get("/api/sessions/s1/history", {"limit": limit}).status_code == 400
 
 
 @pytest.mark.parametrize("key", CHANNEL_KEYS)
@@ -217,6 +218,13 @@ def test_memory_session_route_returns_the_same_history(auth_client, user):
 
 def test_memory_session_of_missing_session_is_404(auth_client):
     response = auth_client.get("/api/memory/session", {"id": "nope"})
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Session not found"}
+
+
+def test_memory_session_of_another_users_session_is_404(auth_client, other_user):
+    add_messages(SessionFactory(owner=other_user, key="theirs"), 1)
+    response = auth_client.get("/api/memory/session", {"id": "theirs"})
     assert response.status_code == 404
     assert response.json() == {"detail": "Session not found"}
 
@@ -264,7 +272,8 @@ def test_search_match_is_cut_to_200_characters(auth_client, user):
 
 
 def test_search_lists_most_recent_sessions_first_and_honours_limit(auth_client, user):
-    for minutes, key in [(30, "old"), (1, "new"), (10, "middle")]:
+    # Made oldest first, so the database's own row order is the reverse of the answer's.
+    for minutes, key in [(30, "old"), (10, "middle"), (1, "new")]:
         MessageFactory(session=make_session_at(user, key, minutes), content="needle")
     results = auth_client.get("/api/sessions/search", {"q": "needle", "limit": 2}).json()["sessions"]
     assert [r["id"] for r in results] == ["new", "middle"]
@@ -304,8 +313,28 @@ def test_search_treats_wildcards_literally(auth_client, user):
     assert auth_client.get("/api/sessions/search", {"q": "%"}).json() == {"sessions": []}
 
 
-def test_search_refuses_a_bad_limit(auth_client):
-    assert auth_client.get("/api/sessions/search", {"q": "x", "limit": 0}).status_code == 400
+@pytest.mark.parametrize("limit", [0, 101])
+def test_search_refuses_a_limit_outside_1_to_100(auth_client, limit):
+    assert auth_client.get("/api/sessions/search", {"q": "x", "limit": limit}).status_code == 400
+
+
+def test_search_answers_20_sessions_by_default(auth_client, user):
+    for _ in range(21):
+        MessageFactory(session=SessionFactory(owner=user), content="needle")
+    assert len(auth_client.get("/api/sessions/search", {"q": "needle"}).json()["sessions"]) == 20
+
+
+def test_search_refuses_a_query_over_500_characters(auth_client):
+    response = auth_client.get("/api/sessions/search", {"q": "x" * 501})
+    assert response.status_code == 400
+    assert "q" in response.json()
+
+
+def test_search_folds_a_final_sigma_like_any_other(auth_client, user):
+    # lower() keeps "Σ" as "σ", casefold() makes both sigmas "σ": only casefold finds "ΟΔΟΣ" from "οδος".
+    MessageFactory(session=SessionFactory(owner=user, key="s1"), content="ΟΔΟΣ")
+    results = auth_client.get("/api/sessions/search", {"q": "οδος"}).json()["sessions"]
+    assert [r["id"] for r in results] == ["s1"]
 
 
 def test_a_session_named_search_cannot_be_created(auth_client):
@@ -321,7 +350,7 @@ def read_download(response) -> str:
 
 
 def test_json_export_is_an_attachment_with_the_documented_fields(auth_client, user):
-    session = session_with_messages(owner=user, key="telegram:1", count=3, title="Trip")
+    session_with_messages(owner=user, key="telegram:1", count=3, title="Trip")
     response = auth_client.get("/api/sessions/telegram:1/export", {"format": "json"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/json")
@@ -331,7 +360,11 @@ def test_json_export_is_an_attachment_with_the_documented_fields(auth_client, us
     assert (body["session_id"], body["title"], body["message_count"]) == ("telegram:1", "Trip", 3)
     assert [m["content"] for m in body["messages"]] == ["message 0", "message 1", "message 2"]
     assert set(body["messages"][0]) == {"id", "role", "content", "timestamp", "metadata"}
-    assert session.pk
+
+
+def test_json_export_says_its_format_version_is_1(auth_client, user):
+    SessionFactory(owner=user, key="s1")
+    assert json.loads(read_download(auth_client.get("/api/sessions/s1/export")))["export_version"] == 1
 
 
 def test_export_defaults_to_json(auth_client, user):
@@ -360,6 +393,13 @@ def test_markdown_export_has_heading_session_line_and_each_message(auth_client, 
     assert text.index("## user") < text.index("Where to?") < text.index("## assistant") < text.index("Lisbon.")
 
 
+@pytest.mark.parametrize("count, counted", [(1, "1 message"), (2, "2 messages")])
+def test_markdown_export_session_line_names_the_channel_and_counts_the_messages(auth_client, user, count, counted):
+    session_with_messages(owner=user, key="s1", channel="telegram", count=count)
+    text = read_download(auth_client.get("/api/sessions/s1/export", {"format": "md"}))
+    assert f"Session `s1` · channel telegram · {counted} · exported " in text
+
+
 @pytest.mark.parametrize("file_format", ["pdf", "xml", "api", "JSON"])
 def test_export_refuses_other_formats_with_400(auth_client, user, file_format):
     SessionFactory(owner=user, key="s1")
@@ -382,10 +422,14 @@ def test_markdown_export_heading_is_one_line_whatever_the_title(auth_client, use
     assert text.startswith("# Trip to Lisbon\n\n")
 
 
-def test_markdown_export_heading_shows_the_title_as_plain_text(auth_client, user):
-    SessionFactory(owner=user, key="s1", title="Trip *2* #")
+@pytest.mark.parametrize(
+    "title, heading",
+    [("Trip *2* #", r"Trip \*2\* \#"), ("<b>x</b> ~~y~~ a|b", r"\<b\>x\<\/b\> \~\~y\~\~ a\|b")],
+)
+def test_markdown_export_heading_shows_the_title_as_plain_text(auth_client, user, title, heading):
+    SessionFactory(owner=user, key="s1", title=title)
     text = read_download(auth_client.get("/api/sessions/s1/export", {"format": "md"}))
-    assert text.startswith("# Trip \\*2\\* \\#\n\n")
+    assert text.startswith(f"# {heading}\n\n")
 
 
 @pytest.mark.parametrize("file_format", ["json", "md"])

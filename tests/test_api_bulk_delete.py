@@ -74,10 +74,12 @@ def test_bulk_delete_records_each_session(auth_client, user):
         {"all": "true"},
         {"all": "yes"},
         ["a"],
+        {"ids": ["a"] + [f"k{i}" for i in range(1000)]},
     ],
     ids=[
         "empty", "empty ids", "ids not a list", "null id", "ids and all", "all false", "all not boolean",
         "all the number 1", "all the string true", "all the string yes", "a list",
+        "1001 ids",
     ],
 )
 def test_bulk_delete_refuses_bad_bodies_with_400_and_deletes_nothing(auth_client, user, body):

@@ -94,6 +94,14 @@ def test_create_refuses_title_over_200_characters(auth_client):
     assert response.status_code == 400
 
 
+@pytest.mark.parametrize("channel", ["a b", "x/y", "", "c" * 65])
+def test_create_refuses_a_channel_outside_letters_digits_and_dashes_with_400(auth_client, channel):
+    response = auth_client.post("/api/sessions", {"channel": channel}, format="json")
+    assert response.status_code == 400
+    assert "channel" in response.json()
+    assert not Session.objects.exists()
+
+
 def test_create_refuses_malformed_json_with_400(auth_client):
     response = auth_client.generic(
         "POST", "/api/sessions", '{"id": "x"', content_type="application/json"

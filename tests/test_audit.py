@@ -54,6 +54,21 @@ def test_admin_bulk_delete_records_each_session(admin_client, user):
     assert sorted(DeletionRecord.objects.values_list("session_key", "via")) == [("a", "admin"), ("b", "admin")]
 
 
+def test_admin_bulk_delete_records_the_operator_as_actor(admin_client, admin_user, user):
+    session = SessionFactory(owner=user, key="a")
+    admin_client.post(
+        "/admin/sessions_app/session/",
+        {"action": "delete_selected", "_selected_action": [session.pk], "post": "yes"},
+    )
+    assert only_record().actor_username == admin_user.username
+
+
+def test_api_bulk_delete_records_the_caller_as_actor(auth_client, user):
+    SessionFactory(owner=user, key="a")
+    auth_client.post("/api/sessions/bulk-delete", {"ids": ["a"]}, format="json")
+    assert (only_record().via, only_record().actor_username) == ("api", "alice")
+
+
 def test_command_delete_is_recorded(user):
     SessionFactory(owner=user, key="s1")
     call_command("delete_session", "s1", "--noinput", stdout=StringIO())
@@ -226,8 +241,9 @@ def test_audit_api_honours_limit(auth_client, user):
     assert len(auth_client.get("/api/audit/deletions", {"limit": 2}).json()["deletions"]) == 2
 
 
-def test_audit_api_refuses_a_bad_limit(auth_client):
-    assert auth_client.get("/api/audit/deletions", {"limit": 0}).status_code == 400
+@pytest.mark.parametrize("limit", [0, 501])
+def test_audit_api_refuses_a_limit_outside_1_to_500(auth_client, limit):
+    assert auth_client.get("/api/audit/deletions", {"limit": limit}).status_code == 400
 
 
 def test_audit_api_does_not_show_records_of_an_earlier_user_with_the_same_name(auth_client, user):

@@ -43,6 +43,12 @@ def test_lists_owner_id_title_and_message_count_before_deleting(user):
     assert "owner=alice id=telegram:9 title='Groceries' messages=2" in output
 
 
+def test_a_quiet_interactive_run_still_lists_what_it_asks_about(user):
+    SessionFactory(owner=user, key="s1", title="Groceries")
+    output, _ = run("s1", "--verbosity", "0", answer="no")
+    assert "owner=alice id=s1 title='Groceries'" in output
+
+
 def test_asks_for_confirmation_with_djangos_prompt(user):
     SessionFactory(owner=user, key="s1")
     _, prompt = run("s1", answer="yes")

@@ -116,6 +116,13 @@ def test_each_request_is_logged_as_one_structured_line(auth_client, user, caplog
     assert record.duration_ms >= 0
 
 
+def test_the_request_log_records_the_status_answered(auth_client, user, caplog):
+    with caplog.at_level(logging.INFO, logger="pocketpaw.requests"):
+        auth_client.get("/api/sessions/nope")
+    (record,) = [r for r in caplog.records if r.name == "pocketpaw.requests"]
+    assert record.status == 404
+
+
 def test_request_log_lines_are_json(api_client, db, caplog, settings):
     with caplog.at_level(logging.INFO, logger="pocketpaw.requests"):
         api_client.get("/api/health")

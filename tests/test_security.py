@@ -194,6 +194,16 @@ def test_token_endpoint_is_limited_per_address(api_client, user, small_rates):
     assert response.status_code == 429
 
 
+@pytest.mark.parametrize(
+    "route, body",
+    [("token/refresh", {"refresh": "x"}), ("token/verify", {"token": "x"}), ("logout", {"refresh": "x"})],
+)
+def test_every_token_route_is_limited_per_address(api_client, db, small_rates, route, body):
+    for _ in range(3):
+        api_client.post(f"/api/auth/{route}", body, format="json")
+    assert api_client.post(f"/api/auth/{route}", body, format="json").status_code == 429
+
+
 def test_forwarded_for_header_does_not_reset_the_address_limit(api_client, user, small_rates):
     for i in range(3):
         api_client.post("/api/auth/token", {"username": f"u{i}", "password": "x"}, format="json", HTTP_X_FORWARDED_FOR=f"1.2.3.{i}")
@@ -224,6 +234,15 @@ def test_a_login_from_no_known_address_is_answered(api_client, user):
         "/api/auth/token", {"username": "alice", "password": PASSWORD}, format="json", REMOTE_ADDR=None
     )
     assert response.status_code == 200
+
+
+def test_logins_from_no_known_address_share_one_address_limit(api_client, db, small_rates):
+    for name in ["a", "b", "c"]:
+        api_client.post("/api/auth/token", {"username": name, "password": "x"}, format="json", REMOTE_ADDR=None)
+    response = api_client.post(
+        "/api/auth/token", {"username": "d", "password": "x"}, format="json", REMOTE_ADDR=None
+    )
+    assert response.status_code == 429
 
 
 def test_the_login_limits_table_names_no_address_or_username(api_client, db):
@@ -301,6 +320,15 @@ def test_a_body_over_the_default_limit_is_a_json_413(auth_client, user):
 def test_a_body_over_the_limit_on_the_admin_is_413(client, db):
     response = client.post("/admin/login/", {"username": "x" * (1024 * 1024)})
     assert response.status_code == 413
+
+
+def test_a_malformed_content_length_is_read_as_no_body_not_as_too_large(auth_client, user):
+    SessionFactory(owner=user, key="s1")
+    response = auth_client.generic(
+        "POST", "/api/sessions/s1/messages", "", content_type="application/json", CONTENT_LENGTH="abc"
+    )
+    assert response.status_code == 400
+    assert "role" in response.json()
 
 
 def test_a_chunked_body_without_a_length_is_411_and_creates_nothing(auth_client, user):

@@ -188,6 +188,29 @@ def test_a_title_given_at_creation_is_kept(user):
     assert title_after(user, ("user", "first"), title="Mine") == "Mine"
 
 
+def test_a_title_given_at_creation_is_kept_even_when_it_is_the_default(user):
+    assert title_after(user, ("user", "first"), title="New Chat") == "New Chat"
+
+
+def test_an_assistant_greeting_before_the_first_user_message_leaves_it_the_title(user):
+    assert title_after(user, ("assistant", "Hi! How can I help?"), ("user", "Plan a trip")) == "Plan a trip"
+
+
+def test_a_renamed_session_keeps_its_name_even_when_it_is_the_default(user):
+    session = services.session_create(owner=user, key="k")
+    services.session_rename(session=session, title="New Chat")
+    services.message_create(session=session, role="user", content="hello")
+    session.refresh_from_db()
+    assert session.title == "New Chat"
+
+
+def test_renaming_a_deleted_session_is_session_not_found(user):
+    session = services.session_create(owner=user, key="k")
+    services.session_delete(session=session, via="api")
+    with pytest.raises(SessionNotFound):
+        services.session_rename(session=session, title="Too late")
+
+
 def test_a_new_sessions_activity_time_is_its_creation_time(user):
     session = services.session_create(owner=user, key="k")
     session.refresh_from_db()
