@@ -82,7 +82,6 @@ def main():
         response = client.delete(f"/api/sessions/{key}")
         assert response.status_code == 200, response.content
 
-
     def delete_all(user_client, expected=None):
         response = user_client.post("/api/sessions/bulk-delete", {"all": True}, content_type="application/json")
         assert response.status_code == 200, response.content

@@ -212,6 +212,17 @@ def raw_delete(session) -> None:
     bare_session_delete(session.pk)
 
 
+def explain_sql(sql: str, params: list) -> str:
+    """The plan the database chooses for one statement (EXPLAIN only: not run)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        explain = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
+        cursor.execute(explain + sql, params)
+        # SQLite's rows end with the step's description, PostgreSQL's are one line each.
+        return "\n".join(str(row[-1]) for row in cursor.fetchall())
+
+
 def explain(queryset) -> str:
     try:
         return queryset.explain()
@@ -785,7 +796,6 @@ def figure_delete_all(ctx) -> None:
     """9. Deleting all of a user's sessions at once (bulk-delete with "all") against the bare DELETEs."""
     from baseline import MESSAGES_OF_OWNER, bare_owner_delete
     from dataset import after_bulk_load
-    from django.db import connection
 
     from sessions_app.models import DeletionRecord, Session
 
@@ -816,13 +826,9 @@ def figure_delete_all(ctx) -> None:
         bare_owner_delete(owner.pk)
 
     result = trials({"api": (prepare, api), "raw": (prepare, raw)}, sizes["delete_all_trials"])
-    # The plan the database chose for the baseline's message DELETE (EXPLAIN only: not run).
+    # The plan the database chose for the baseline's message DELETE.
     planned_owner, _ = prepare()
-    with connection.cursor() as cursor:
-        explain = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
-        cursor.execute(explain + MESSAGES_OF_OWNER, [planned_owner.pk])
-        # SQLite's rows end with the step's description, PostgreSQL's are one line each.
-        raw_plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
+    raw_plan = explain_sql(MESSAGES_OF_OWNER, [planned_owner.pk])
     raw((planned_owner, None))
     left = Session.objects.filter(owner__username__startswith="delete_all_").count()
     if left:
@@ -857,14 +863,7 @@ def utc(value) -> str:
 
 
 def count_plan(owner) -> str:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        explain_ = "EXPLAIN QUERY PLAN" if connection.vendor == "sqlite" else "EXPLAIN"
-        cursor.execute(
-            f"{explain_} SELECT COUNT(*) FROM sessions_app_session WHERE owner_id = %s", [owner.pk]
-        )
-        return "\n".join(" ".join(str(col) for col in row) for row in cursor.fetchall())
+    return explain_sql("SELECT COUNT(*) FROM sessions_app_session WHERE owner_id = %s", [owner.pk])
 
 
 @contextmanager
@@ -966,11 +965,7 @@ def figure_search(ctx) -> None:
     matching = Message.objects.filter(session=OuterRef("pk"), content__icontains=RARE_WORD)
     with without_trigram_index():
         baseline_plan = explain(exists_query(RARE_WORD)) if connection.vendor == "postgresql" else None
-        sql, params = plain_sql(RARE_WORD)
-        with connection.cursor() as cursor:
-            cursor.execute(("EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN ") + sql, params)
-            # SQLite's rows end with the step's description, PostgreSQL's are one line each.
-            plain_plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
+        plain_plan = explain_sql(*plain_sql(RARE_WORD))
     results["search"] = {
         "baseline_plan": baseline_plan,
         "plain_plan": plain_plan,
