@@ -66,7 +66,8 @@ def test_admin_bulk_delete_records_the_operator_as_actor(admin_client, admin_use
 def test_api_bulk_delete_records_the_caller_as_actor(auth_client, user):
     SessionFactory(owner=user, key="a")
     auth_client.post("/api/sessions/bulk-delete", {"ids": ["a"]}, format="json")
-    assert (only_record().via, only_record().actor_username) == ("api", "alice")
+    record = only_record()
+    assert (record.via, record.actor_username) == ("api", "alice")
 
 
 def test_command_delete_is_recorded(user):
