@@ -1,8 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.db.models.functions import Substr
@@ -33,6 +35,26 @@ class ViewOnlyMixin(NoAddOrChangeMixin):
         return False
 
 
+class ForgedSelectionMixin:
+    """Answers a selection that is not a list of ids with a message instead of a 500.
+
+    The changelist only ever posts the ids of its rows; Django filters by whatever was
+    posted, and a word or a number beyond the column's range failed in the database.
+    """
+
+    def response_action(self, request, queryset):
+        primary_key = self.model._meta.pk
+        try:
+            for value in request.POST.getlist(ACTION_CHECKBOX_NAME):
+                primary_key.run_validators(primary_key.to_python(value))
+        except ValidationError:
+            self.message_user(
+                request, "The selection holds ids that are not valid. No items have been changed.", messages.ERROR
+            )
+            return None
+        return super().response_action(request, queryset)
+
+
 def _cut(text: str, length: int) -> str:
     return text[:length] + "…" if len(text) > length else text
 
@@ -57,7 +79,7 @@ def deletion_summary(model_admin, request, objs, *, sessions: int, messages: int
 
 
 @admin.register(Session)
-class SessionAdmin(NoAddOrChangeMixin, admin.ModelAdmin):
+class SessionAdmin(ForgedSelectionMixin, NoAddOrChangeMixin, admin.ModelAdmin):
     # Sessions are made and changed through the API's services, which keep the
     # counters and titles right; the admin views and deletes.
 
@@ -184,7 +206,7 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class UserWithSessionsAdmin(UserAdmin):
+class UserWithSessionsAdmin(ForgedSelectionMixin, UserAdmin):
     """Django's user admin, with a delete confirmation that counts a user's sessions, and
     deletion records that name the admin who deleted the account."""
 

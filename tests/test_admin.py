@@ -3,6 +3,7 @@ from unittest import mock
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
@@ -15,6 +16,7 @@ from sessions_app.models import Message, Session
 from .factories import MessageFactory, SessionFactory, session_with_messages
 
 CHANGELIST = "/admin/sessions_app/session/"
+User = get_user_model()
 
 
 def change_url(session):
@@ -141,6 +143,35 @@ def test_admin_bulk_delete_removes_selected_sessions_and_their_messages(admin_cl
     assert response.status_code == 302
     assert list(Session.objects.all()) == [kept]
     assert Message.objects.count() == 3
+
+
+NOT_IDS = ["abc", "1.5", "99999999999999999999999"]
+
+
+@pytest.mark.parametrize("not_an_id", NOT_IDS)
+def test_admin_bulk_delete_of_a_forged_selection_deletes_nothing(admin_client, user, not_an_id):
+    session = session_with_messages(owner=user, count=2)
+    response = admin_client.post(
+        CHANGELIST,
+        {"action": "delete_selected", "_selected_action": [session.pk, not_an_id], "post": "yes"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "ids that are not valid" in response.content.decode()
+    assert (Session.objects.count(), Message.objects.count()) == (1, 2)
+
+
+@pytest.mark.parametrize("not_an_id", NOT_IDS)
+def test_admin_user_bulk_delete_of_a_forged_selection_deletes_nothing(admin_client, user, not_an_id):
+    session_with_messages(owner=user, count=2)
+    response = admin_client.post(
+        "/admin/auth/user/",
+        {"action": "delete_selected", "_selected_action": [user.pk, not_an_id], "post": "yes"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "ids that are not valid" in response.content.decode()
+    assert (User.objects.filter(pk=user.pk).exists(), Message.objects.count()) == (True, 2)
 
 
 def test_admin_bulk_delete_confirmation_shows_counts(admin_client, user):
