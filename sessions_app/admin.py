@@ -1,20 +1,25 @@
+from contextlib import nullcontext
+
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.models import Count, Sum
+from django.db.models.constants import LOOKUP_SEP
 from django.db.models.functions import Substr
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
-from rest_framework_simplejwt.token_blacklist.admin import BlacklistedTokenAdmin
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+from rest_framework_simplejwt.token_blacklist.admin import BlacklistedTokenAdmin, OutstandingTokenAdmin
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from . import services
+from .api_errors import is_retryable
 from .models import DeletionRecord, Message, Session
 from .selectors import SessionNotFound
 
@@ -35,12 +40,47 @@ class ViewOnlyMixin(NoAddOrChangeMixin):
         return False
 
 
-class ForgedSelectionMixin:
-    """Answers a selection that is not a list of ids with a message instead of a 500.
+class LookupCheckedChangeList(ChangeList):
+    """Django's changelist, answering a lookup the database cannot run as Django answers
+    one it cannot parse (back to the list, with ?e=1) instead of with a 500.
 
-    The changelist only ever posts the ids of its rows; Django filters by whatever was
-    posted, and a word or a number beyond the column's range failed in the database.
+    The admin passes any lookup on a model's own fields from the URL to the query:
+    ?id__range=1, ?username__regex=(, ?deleted_at__year__exact=10000, an id beyond
+    SQLite's integers, or a search of a thousand words (on SQLite) fail only once the query runs.
     """
+
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except (ValueError, OverflowError) as error:
+            # The date hierarchy's year 10000 fails while its range is built.
+            raise IncorrectLookupParameters(error) from error
+
+    def get_results(self, request):
+        try:
+            # Within a transaction (ATOMIC_REQUESTS, a test), a failed query would leave
+            # it unusable for the rest of the request; a savepoint keeps it usable.
+            with transaction.atomic() if connection.in_atomic_block else nullcontext():
+                super().get_results(request)
+                # The page's rows are read here, not while the page renders: a search that
+                # counts fine can still be too large to select (SQLite's expression depth).
+                len(self.result_list)
+        except OperationalError as error:
+            if is_retryable(error):
+                raise  # busy: DatabaseBusyMiddleware answers 503
+            raise IncorrectLookupParameters(error) from error
+        except (DatabaseError, ValueError, OverflowError, IndexError) as error:
+            raise IncorrectLookupParameters(error) from error
+
+
+class ForgedInputMixin:
+    """What the admin's own pages never send gets the admin's answer to bad input, not a 500:
+    a lookup the database cannot run, or a selection that is not a list of ids (Django filters
+    by whatever was posted, and a word or a number beyond the column failed in the database).
+    Every admin registered here has it."""
+
+    def get_changelist(self, request, **kwargs):
+        return LookupCheckedChangeList
 
     def response_action(self, request, queryset):
         primary_key = self.model._meta.pk
@@ -64,7 +104,8 @@ def deletion_summary(model_admin, request, objs, *, sessions: int, messages: int
 
     Django's default lists every related row, and with 20,000 messages the page
     takes seconds and megabytes to build. Sessions and messages are deleted by
-    the deletion service, which needs no per-message permission.
+    the deletion service, which needs no per-message permission; deleting
+    sessions needs the permission to, whichever page they go from.
     """
     model_count = {
         Session._meta.verbose_name_plural: sessions,
@@ -72,14 +113,16 @@ def deletion_summary(model_admin, request, objs, *, sessions: int, messages: int
     }
     if model_admin.model is not Session:
         model_count = {model_admin.model._meta.verbose_name_plural: len(objs), **model_count}
-    perms_needed = (
-        set() if model_admin.has_delete_permission(request) else {model_admin.model._meta.verbose_name}
-    )
+    perms_needed = set()
+    if not model_admin.has_delete_permission(request):
+        perms_needed.add(model_admin.model._meta.verbose_name)
+    if sessions and not model_admin.admin_site.get_model_admin(Session).has_delete_permission(request):
+        perms_needed.add(Session._meta.verbose_name)
     return [str(obj) for obj in objs], model_count, perms_needed, []
 
 
 @admin.register(Session)
-class SessionAdmin(ForgedSelectionMixin, NoAddOrChangeMixin, admin.ModelAdmin):
+class SessionAdmin(ForgedInputMixin, NoAddOrChangeMixin, admin.ModelAdmin):
     # Sessions are made and changed through the API's services, which keep the
     # counters and titles right; the admin views and deletes.
 
@@ -161,7 +204,7 @@ class SessionAdmin(ForgedSelectionMixin, NoAddOrChangeMixin, admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(ViewOnlyMixin, admin.ModelAdmin):
+class MessageAdmin(ForgedInputMixin, ViewOnlyMixin, admin.ModelAdmin):
     # Messages change only through the services, which keep each session's
     # counter in step; a message goes when its session is deleted.
 
@@ -175,19 +218,8 @@ class MessageAdmin(ViewOnlyMixin, admin.ModelAdmin):
 
 
 
-class DateHierarchyChangeList(ChangeList):
-    """Django's, where the date hierarchy's year is the calendar's last: the end of its
-    range (year 10000) raised a 500 instead of the admin's answer to a bad filter."""
-
-    def get_filters(self, request):
-        try:
-            return super().get_filters(request)
-        except (ValueError, OverflowError) as error:
-            raise IncorrectLookupParameters(error) from error
-
-
 @admin.register(DeletionRecord)
-class DeletionRecordAdmin(ViewOnlyMixin, admin.ModelAdmin):
+class DeletionRecordAdmin(ForgedInputMixin, ViewOnlyMixin, admin.ModelAdmin):
     # An audit trail is only worth something if nobody can edit or prune it here.
 
     list_display = ["deleted_at", "session_key", "owner_username", "actor_username", "via", "message_count"]
@@ -196,9 +228,6 @@ class DeletionRecordAdmin(ViewOnlyMixin, admin.ModelAdmin):
     date_hierarchy = "deleted_at"
     ordering = ["-deleted_at", "-id"]
 
-    def get_changelist(self, request, **kwargs):
-        return DateHierarchyChangeList
-
 
 
 User = get_user_model()
@@ -206,7 +235,7 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class UserWithSessionsAdmin(ForgedSelectionMixin, UserAdmin):
+class UserWithSessionsAdmin(ForgedInputMixin, UserAdmin):
     """Django's user admin, with a delete confirmation that counts a user's sessions, and
     deletion records that name the admin who deleted the account."""
 
@@ -232,11 +261,34 @@ class UserWithSessionsAdmin(ForgedSelectionMixin, UserAdmin):
         )
 
 
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupWithForgedInputAdmin(ForgedInputMixin, GroupAdmin):
+    pass
+
+
+admin.site.unregister(OutstandingToken)
+
+
+@admin.register(OutstandingToken)
+class OutstandingTokenWithoutSecretAdmin(ForgedInputMixin, OutstandingTokenAdmin):
+    """SimpleJWT's, without the token itself: it is a credential, and whoever reads it can
+    refresh it into access as its user. The jti names a token just as well."""
+
+    fields = ["jti", "user", "created_at", "expires_at"]
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # ?token__startswith=... would give its characters away one at a time by the count.
+        return lookup.split(LOOKUP_SEP)[0] != "token" and super().lookup_allowed(lookup, value, request)
+
+
 # A revoked refresh token stays revoked: SimpleJWT's admin lets an operator delete or edit
 # a blacklist entry, which would make a logged-out token work again.
 admin.site.unregister(BlacklistedToken)
 
 
 @admin.register(BlacklistedToken)
-class BlacklistedTokenViewOnlyAdmin(ViewOnlyMixin, BlacklistedTokenAdmin):
+class BlacklistedTokenViewOnlyAdmin(ForgedInputMixin, ViewOnlyMixin, BlacklistedTokenAdmin):
     actions = None

@@ -1,12 +1,16 @@
 """Operators in the Django admin: browse sessions, delete through the service."""
+import sqlite3
 from unittest import mock
 
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.db import OperationalError
+from django.test import Client
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from sessions_app import services
@@ -174,6 +178,56 @@ def test_admin_user_bulk_delete_of_a_forged_selection_deletes_nothing(admin_clie
     assert (User.objects.filter(pk=user.pk).exists(), Message.objects.count()) == (True, 2)
 
 
+@pytest.mark.parametrize("not_an_id", NOT_IDS)
+def test_admin_group_bulk_delete_of_a_forged_selection_deletes_nothing(admin_client, not_an_id):
+    group = Group.objects.create(name="operators")
+    response = admin_client.post(
+        "/admin/auth/group/",
+        {"action": "delete_selected", "_selected_action": [group.pk, not_an_id], "post": "yes"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "ids that are not valid" in response.content.decode()
+    assert Group.objects.filter(pk=group.pk).exists()
+
+
+# Lookups on a model's own fields that Django's admin takes from the URL and that fail
+# only when the query runs, on SQLite and on PostgreSQL alike.
+LOOKUPS_THE_DATABASE_CANNOT_RUN = [
+    (CHANGELIST, "id__range=1"),
+    ("/admin/sessions_app/message/", "id__range=99999999999999999999"),
+    ("/admin/auth/user/", "username__regex=("),
+    ("/admin/sessions_app/deletionrecord/", "deleted_at__year__exact=10000"),
+    ("/admin/sessions_app/deletionrecord/", "deleted_at__year__lte=0"),
+    ("/admin/token_blacklist/outstandingtoken/", "created_at__year__gte=10000"),
+    ("/admin/token_blacklist/blacklistedtoken/", "blacklisted_at__iso_year=0"),
+]
+
+
+@pytest.mark.parametrize("changelist, query", LOOKUPS_THE_DATABASE_CANNOT_RUN)
+def test_changelist_with_a_lookup_the_database_cannot_run_goes_back_to_the_list(admin_client, changelist, query):
+    response = admin_client.get(f"{changelist}?{query}")
+    assert (response.status_code, response["Location"]) == (302, f"{changelist}?e=1")
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's limit on expression depth")
+def test_changelist_search_too_large_for_sqlite_goes_back_to_the_list(admin_client, user):
+    SessionFactory(owner=user)
+    # 997 words: the count still fits SQLite's expression depth of 1,000, the page's SELECT does not.
+    response = admin_client.get(CHANGELIST + "?q=" + "+".join(["a"] * 997))
+    assert (response.status_code, response["Location"]) == (302, f"{CHANGELIST}?e=1")
+
+
+def test_changelist_that_finds_the_database_busy_answers_503(admin_client):
+    driver_error = sqlite3.OperationalError("database is locked")
+    driver_error.sqlite_errorcode = sqlite3.SQLITE_BUSY
+    busy = OperationalError("database is locked")
+    busy.__cause__ = driver_error
+    with mock.patch("django.core.paginator.Paginator.count", new_callable=mock.PropertyMock, side_effect=busy):
+        response = admin_client.get(CHANGELIST)
+    assert (response.status_code, response["Retry-After"]) == (503, "1")
+
+
 def test_admin_bulk_delete_confirmation_shows_counts(admin_client, user):
     chosen = [session_with_messages(owner=user, count=4, key=f"c{i}") for i in range(2)]
     response = admin_client.post(
@@ -213,3 +267,41 @@ def test_a_revoked_refresh_token_cannot_be_unrevoked_in_the_admin(admin_client, 
     response = admin_client.post(f"/admin/token_blacklist/blacklistedtoken/{entry.pk}/delete/", {"post": "yes"})
     assert response.status_code == 403
     assert api_client.post("/api/auth/token/refresh", {"refresh": str(refresh)}, format="json").status_code == 401
+
+
+def test_outstanding_token_page_does_not_show_the_token(admin_client, user):
+    refresh = RefreshToken.for_user(user)
+    token = OutstandingToken.objects.get()
+    response = admin_client.get(f"/admin/token_blacklist/outstandingtoken/{token.pk}/change/")
+    assert response.status_code == 200
+    assert refresh["jti"] in response.content.decode()
+    assert str(refresh) not in response.content.decode()
+
+
+def test_outstanding_tokens_cannot_be_filtered_by_the_token(admin_client, user):
+    refresh = RefreshToken.for_user(user)
+    response = admin_client.get(f"/admin/token_blacklist/outstandingtoken/?token__startswith={str(refresh)[:40]}")
+    assert response.status_code == 400
+
+
+@pytest.fixture
+def user_deleter(db):
+    """Staff who may view and delete users, and nothing else."""
+    staff = User.objects.create_user("deleter", password="correct horse battery staple", is_staff=True)
+    staff.user_permissions.set(Permission.objects.filter(codename__in=["view_user", "delete_user"]))
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+def test_deleting_a_user_who_has_sessions_needs_the_permission_to_delete_sessions(user_deleter, user):
+    session_with_messages(owner=user, count=2)
+    response = user_deleter.post(f"/admin/auth/user/{user.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    assert (User.objects.filter(pk=user.pk).exists(), Message.objects.count()) == (True, 2)
+
+
+def test_deleting_a_user_who_has_no_sessions_needs_only_the_permission_to_delete_users(user_deleter, user):
+    response = user_deleter.post(f"/admin/auth/user/{user.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not User.objects.filter(pk=user.pk).exists()
