@@ -84,7 +84,7 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     # Before anything reads the body; after CORS, so browsers can read its 413 and 411.
     "sessions_app.middleware.RequestBodyLimitMiddleware",
-    "sessions_app.middleware.NulInQueryStringMiddleware",
+    "sessions_app.middleware.NulCharacterMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -3,7 +3,7 @@ import time
 
 from django.conf import settings
 
-from .api_errors import error_response
+from .api_errors import error_response, is_api_request
 
 logger = logging.getLogger("pocketpaw.requests")
 
@@ -59,17 +59,22 @@ class RequestBodyLimitMiddleware:
         return self.get_response(request)
 
 
-class NulInQueryStringMiddleware:
-    """400 for a query string holding NUL (%00), which no parameter can mean.
+class NulCharacterMiddleware:
+    """400 for NUL in the query string (raw or as %00), which no parameter can mean, and in
+    a path outside the API.
 
-    PostgreSQL refuses NUL in text, so the admin's list filters, which pass their
-    parameters straight to the database, answered such a request with a 500.
+    PostgreSQL refuses NUL in text, so the admin, which passes list filters and the object
+    id of its "view on site" link straight to the database, answered with a 500. The API
+    answers an id holding NUL as it answers any id it does not hold: session not found.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if "%00" in request.META.get("QUERY_STRING", ""):
+        query = request.META.get("QUERY_STRING", "")
+        if "%00" in query or "\x00" in query:
             return error_response(request, 400, "The query string cannot contain NUL characters (%00).")
+        if "\x00" in request.path and not is_api_request(request):
+            return error_response(request, 400, "The path cannot contain NUL characters (%00).")
         return self.get_response(request)

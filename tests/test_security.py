@@ -15,6 +15,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, OperationalError, connection
 from django.db.models.query import QuerySet
@@ -352,6 +353,18 @@ def test_a_chunked_body_without_a_length_is_411_and_creates_nothing(auth_client,
 def test_an_admin_filter_with_nul_is_400(admin_client, path):
     # On PostgreSQL the filter reached the database as it was: a 500.
     assert admin_client.get(path).status_code == 400
+
+
+def test_an_admin_filter_with_a_raw_nul_byte_is_400(admin_client):
+    # gunicorn refuses a raw NUL itself; runserver passes it on.
+    response = admin_client.get("/admin/sessions_app/session/", QUERY_STRING="channel=\x00")
+    assert response.status_code == 400
+
+
+def test_an_admin_path_with_nul_is_400(admin_client):
+    # The "view on site" link passes its object id to the database as it is.
+    content_type = ContentType.objects.get(app_label="sessions", model="session")
+    assert admin_client.get(f"/admin/r/{content_type.pk}/a%00b/").status_code == 400
 
 
 def test_an_api_query_with_nul_is_a_json_400(auth_client):
