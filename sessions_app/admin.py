@@ -1,14 +1,7 @@
-from contextlib import nullcontext
-
-from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.contrib.admin.options import IncorrectLookupParameters
-from django.contrib.admin.views.main import ChangeList
+from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import GroupAdmin, UserAdmin
-from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
-from django.db import DatabaseError, OperationalError, connection, transaction
+from django.contrib.auth.admin import UserAdmin
+from django.db import transaction
 from django.db.models import Count, Sum
 from django.db.models.constants import LOOKUP_SEP
 from django.db.models.functions import Substr
@@ -19,7 +12,6 @@ from rest_framework_simplejwt.token_blacklist.admin import BlacklistedTokenAdmin
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from . import services
-from .api_errors import is_retryable
 from .models import DeletionRecord, Message, Session
 from .selectors import SessionNotFound
 
@@ -38,61 +30,6 @@ class NoAddOrChangeMixin:
 class ViewOnlyMixin(NoAddOrChangeMixin):
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-class LookupCheckedChangeList(ChangeList):
-    """Django's changelist, answering a lookup the database cannot run as Django answers
-    one it cannot parse (back to the list, with ?e=1) instead of with a 500.
-
-    The admin passes any lookup on a model's own fields from the URL to the query:
-    ?id__range=1, ?username__regex=(, ?deleted_at__year__exact=10000, an id beyond
-    SQLite's integers, or a search of a thousand words (on SQLite) fail only once the query runs.
-    """
-
-    def get_filters(self, request):
-        try:
-            return super().get_filters(request)
-        except (ValueError, OverflowError) as error:
-            # The date hierarchy's year 10000 fails while its range is built.
-            raise IncorrectLookupParameters(error) from error
-
-    def get_results(self, request):
-        try:
-            # Within a transaction (ATOMIC_REQUESTS, a test), a failed query would leave
-            # it unusable for the rest of the request; a savepoint keeps it usable.
-            with transaction.atomic() if connection.in_atomic_block else nullcontext():
-                super().get_results(request)
-                # The page's rows are read here, not while the page renders: a search that
-                # counts fine can still be too large to select (SQLite's expression depth).
-                len(self.result_list)
-        except OperationalError as error:
-            if is_retryable(error):
-                raise  # busy: DatabaseBusyMiddleware answers 503
-            raise IncorrectLookupParameters(error) from error
-        except (DatabaseError, ValueError, OverflowError, IndexError) as error:
-            raise IncorrectLookupParameters(error) from error
-
-
-class ForgedInputMixin:
-    """What the admin's own pages never send gets the admin's answer to bad input, not a 500:
-    a lookup the database cannot run, or a selection that is not a list of ids (Django filters
-    by whatever was posted, and a word or a number beyond the column failed in the database).
-    Every admin registered here has it."""
-
-    def get_changelist(self, request, **kwargs):
-        return LookupCheckedChangeList
-
-    def response_action(self, request, queryset):
-        primary_key = self.model._meta.pk
-        try:
-            for value in request.POST.getlist(ACTION_CHECKBOX_NAME):
-                primary_key.run_validators(primary_key.to_python(value))
-        except ValidationError:
-            self.message_user(
-                request, "The selection holds ids that are not valid. No items have been changed.", messages.ERROR
-            )
-            return None
-        return super().response_action(request, queryset)
 
 
 def _cut(text: str, length: int) -> str:
@@ -122,7 +59,7 @@ def deletion_summary(model_admin, request, objs, *, sessions: int, messages: int
 
 
 @admin.register(Session)
-class SessionAdmin(ForgedInputMixin, NoAddOrChangeMixin, admin.ModelAdmin):
+class SessionAdmin(NoAddOrChangeMixin, admin.ModelAdmin):
     # Sessions are made and changed through the API's services, which keep the
     # counters and titles right; the admin views and deletes.
 
@@ -204,7 +141,7 @@ class SessionAdmin(ForgedInputMixin, NoAddOrChangeMixin, admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(ForgedInputMixin, ViewOnlyMixin, admin.ModelAdmin):
+class MessageAdmin(ViewOnlyMixin, admin.ModelAdmin):
     # Messages change only through the services, which keep each session's
     # counter in step; a message goes when its session is deleted.
 
@@ -219,7 +156,7 @@ class MessageAdmin(ForgedInputMixin, ViewOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(DeletionRecord)
-class DeletionRecordAdmin(ForgedInputMixin, ViewOnlyMixin, admin.ModelAdmin):
+class DeletionRecordAdmin(ViewOnlyMixin, admin.ModelAdmin):
     # An audit trail is only worth something if nobody can edit or prune it here.
 
     list_display = ["deleted_at", "session_key", "owner_username", "actor_username", "via", "message_count"]
@@ -235,7 +172,7 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class UserWithSessionsAdmin(ForgedInputMixin, UserAdmin):
+class UserWithSessionsAdmin(UserAdmin):
     """Django's user admin, with a delete confirmation that counts a user's sessions, and
     deletion records that name the admin who deleted the account."""
 
@@ -261,19 +198,11 @@ class UserWithSessionsAdmin(ForgedInputMixin, UserAdmin):
         )
 
 
-admin.site.unregister(Group)
-
-
-@admin.register(Group)
-class GroupWithForgedInputAdmin(ForgedInputMixin, GroupAdmin):
-    pass
-
-
 admin.site.unregister(OutstandingToken)
 
 
 @admin.register(OutstandingToken)
-class OutstandingTokenWithoutSecretAdmin(ForgedInputMixin, OutstandingTokenAdmin):
+class OutstandingTokenWithoutSecretAdmin(OutstandingTokenAdmin):
     """SimpleJWT's, without the token itself: it is a credential, and whoever reads it can
     refresh it into access as its user. The jti names a token just as well."""
 
@@ -290,5 +219,5 @@ admin.site.unregister(BlacklistedToken)
 
 
 @admin.register(BlacklistedToken)
-class BlacklistedTokenViewOnlyAdmin(ForgedInputMixin, ViewOnlyMixin, BlacklistedTokenAdmin):
+class BlacklistedTokenViewOnlyAdmin(ViewOnlyMixin, BlacklistedTokenAdmin):
     actions = None

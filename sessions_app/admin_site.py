@@ -1,0 +1,142 @@
+"""The admin site: every page answers input its own forms never send with a 4xx, not a 500.
+
+Django's admin takes lookups, ids and search terms from the URL and the form and hands
+them to the database; some fail only once the query runs (?id__range=1, ?username__regex=(,
+?deleted_at__year__exact=10000, an id beyond SQLite's integers, a search of a thousand
+words on SQLite). The site gives every model admin registered on it, Django's and
+SimpleJWT's included, the checks below, so none can be registered without them.
+"""
+from contextlib import contextmanager, nullcontext
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
+from django.contrib.admin.views.main import ChangeList
+from django.contrib.contenttypes import views as contenttype_views
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
+from django.db import DatabaseError, OperationalError, connection, transaction
+from django.db.models import ForeignObjectRel
+from django.http import Http404
+from django.urls import path
+
+from .api_errors import is_retryable
+
+
+@contextmanager
+def query_from_the_url(client_error):
+    """Runs queries built from what the request asked, turning the database's refusal into
+    `client_error`; a busy database still raises, for DatabaseBusyMiddleware's 503."""
+    try:
+        # Within a transaction (ATOMIC_REQUESTS, a test) a failed query would leave it
+        # unusable for the rest of the request; a savepoint keeps it usable.
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+            yield
+    except OperationalError as error:
+        if is_retryable(error):
+            raise
+        raise client_error(error) from error
+    except (DatabaseError, ValueError, OverflowError, IndexError) as error:
+        raise client_error(error) from error
+
+
+def is_an_id_of(model, value) -> bool:
+    primary_key = model._meta.pk
+    try:
+        primary_key.run_validators(primary_key.to_python(value))
+    except ValidationError:
+        return False
+    return True
+
+
+class LookupCheckedChangeList(ChangeList):
+    """Django's changelist, answering a lookup the database cannot run as Django answers one
+    it cannot parse: back to the list, with ?e=1."""
+
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except (ValueError, OverflowError) as error:
+            # The date hierarchy's year 10000 fails while its range is built.
+            raise IncorrectLookupParameters(error) from error
+
+    def get_results(self, request):
+        with query_from_the_url(IncorrectLookupParameters):
+            super().get_results(request)
+            # The page's rows are read here, not while the page renders: a search that
+            # counts fine can still be too large to select (SQLite's expression depth).
+            len(self.result_list)
+
+
+class IdCheckedMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Django's, refusing a posted value that is no id (on SQLite, one beyond its integers
+    failed in the database) as it refuses an id that names nothing."""
+
+    def _check_values(self, value):
+        if self.to_field_name is None:
+            for item in value:
+                if not is_an_id_of(self.queryset.model, item):
+                    raise ValidationError(
+                        self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": item}
+                    )
+        return super()._check_values(value)
+
+
+class ForgedInputMixin:
+    def get_changelist(self, request, **kwargs):
+        return LookupCheckedChangeList
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        kwargs.setdefault("form_class", IdCheckedMultipleChoiceField)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def response_action(self, request, queryset):
+        # "Delete selected" filters by whatever ids were posted.
+        if not all(is_an_id_of(self.model, value) for value in request.POST.getlist(ACTION_CHECKBOX_NAME)):
+            self.message_user(
+                request, "The selection holds ids that are not valid. No items have been changed.", messages.ERROR
+            )
+            return None
+        return super().response_action(request, queryset)
+
+
+class CheckedAutocompleteJsonView(AutocompleteJsonView):
+    def process_request(self, request):
+        term, model_admin, source_field, to_field_name = super().process_request(request)
+        if isinstance(source_field, ForeignObjectRel):
+            # The admin's forms ask only for their own fields; Django's view fails on a reverse one.
+            raise PermissionDenied
+        return term, model_admin, source_field, to_field_name
+
+    def get(self, request, *args, **kwargs):
+        with query_from_the_url(BadRequest):
+            return super().get(request, *args, **kwargs)
+
+
+def view_on_site(request, content_type_id, object_id):
+    try:
+        return contenttype_views.shortcut(request, content_type_id, object_id)
+    except OverflowError:
+        # An id beyond SQLite's integers names no object, as Django answers any other such id.
+        raise Http404("No such object.") from None
+
+
+class AdminSite(admin.AdminSite):
+    def register(self, model_or_iterable, admin_class=None, **options):
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, ForgedInputMixin):
+            admin_class = type(
+                admin_class.__name__, (ForgedInputMixin, admin_class), {"__module__": admin_class.__module__}
+            )
+        super().register(model_or_iterable, admin_class, **options)
+
+    def autocomplete_view(self, request):
+        return CheckedAutocompleteJsonView.as_view(admin_site=self)(request)
+
+    def get_urls(self):
+        # Ahead of Django's own "view on site" route, which it replaces.
+        return [
+            path("r/<path:content_type_id>/<path:object_id>/", self.admin_view(view_on_site), name="view_on_site"),
+            *super().get_urls(),
+        ]
