@@ -4,23 +4,44 @@ SQLite runs with `secure_delete` on (settings.py), so deleted rows and freed
 pages are overwritten with zeros. In WAL mode the older frames that still hold
 the text stay in the `-wal` file until a checkpoint copies the zeroed pages into
 the database file and the log is truncated; that is what purge_deleted_bytes
-does after every committed delete.
+does after every committed delete, before the delete answers.
 
 PostgreSQL keeps dead tuples until VACUUM; see docs/deletion.md.
 """
 import logging
+import time
 
 from django.db import connection
 
 logger = logging.getLogger(__name__)
 
+# Python's sqlite3 waits this long for a lock unless the settings say otherwise.
+SQLITE_DEFAULT_TIMEOUT_SECONDS = 5.0
+CHECKPOINT_RETRY_SECONDS = 0.01
+
 
 def purge_deleted_bytes() -> None:
+    """Checkpoints and empties the WAL, waiting up to the busy timeout for readers of
+    snapshots older than the delete (an export still streaming, say) to finish.
+
+    It waits by trying again, not inside SQLite: a TRUNCATE checkpoint that is waiting
+    for readers holds off every new writer, so one export being downloaded stalled every
+    create and append until the delete's checkpoint got through.
+    """
     if connection.vendor != "sqlite":
         return
+    timeout = connection.settings_dict["OPTIONS"].get("timeout", SQLITE_DEFAULT_TIMEOUT_SECONDS)
+    deadline = time.monotonic() + timeout
     with connection.cursor() as cursor:
-        # TRUNCATE waits (up to the busy timeout) for readers of older snapshots.
-        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        busy, _log_frames, _checkpointed = cursor.fetchone()
+        cursor.execute("PRAGMA busy_timeout = 0")
+        try:
+            while True:
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy, _log_frames, _checkpointed = cursor.fetchone()
+                if not busy or time.monotonic() >= deadline:
+                    break
+                time.sleep(CHECKPOINT_RETRY_SECONDS)
+        finally:
+            cursor.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
     if busy:
         logger.warning("WAL checkpoint after a delete was blocked; the next delete retries it.")

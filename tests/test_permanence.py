@@ -1,4 +1,7 @@
 """A deleted session leaves no byte of its text in any SQLite file, whichever path deleted it."""
+import sqlite3
+import threading
+import time
 import uuid
 from datetime import timedelta
 from io import StringIO
@@ -120,3 +123,70 @@ def test_deleting_the_owner_leaves_no_trace(written, owner, marker):
     owner.delete()
     assert not Session.objects.exists()
     assert traces_of(marker) == []
+
+
+class OlderSnapshotReader:
+    """Another connection reading inside a transaction begun before the delete, as an
+    export still streaming does: SQLite cannot empty the WAL until it finishes."""
+
+    def __enter__(self):
+        self.connection = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+        self.connection.execute("BEGIN")
+        self.connection.execute("SELECT count(*) FROM sessions_app_message").fetchone()
+        return self
+
+    def finish(self):
+        self.connection.execute("COMMIT")
+
+    def __exit__(self, *exc):
+        self.connection.close()
+
+
+def delete_in_another_thread(client) -> threading.Thread:
+    def delete():
+        try:
+            assert client.delete("/api/sessions/telegram:42").status_code == 200
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=delete)
+    thread.start()
+    return thread
+
+
+def wait_until_deleted(probe: sqlite3.Connection) -> None:
+    for _ in range(500):
+        if not probe.execute("SELECT count(*) FROM sessions_app_session WHERE key = 'telegram:42'").fetchone()[0]:
+            return
+        time.sleep(0.01)
+    raise AssertionError("the delete did not commit")
+
+
+def test_delete_waiting_for_an_older_reader_holds_off_no_other_writer(written, owner):
+    other = Session.objects.create(owner=owner, key="other")
+    writer = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None, timeout=0.5)
+    with OlderSnapshotReader() as reader:
+        deleting = delete_in_another_thread(written)
+        wait_until_deleted(writer)
+        # The delete's checkpoint is now waiting for the reader; a write must still get in.
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("UPDATE sessions_app_session SET title = 'renamed' WHERE id = ?", [other.pk])
+        writer.execute("COMMIT")
+        reader.finish()
+        deleting.join()
+    writer.close()
+    other.refresh_from_db()
+    assert other.title == "renamed"
+
+
+def test_delete_purges_once_an_older_reader_finishes(written, marker):
+    # Open throughout: SQLite empties the WAL by itself when its last connection closes.
+    probe = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+    with OlderSnapshotReader() as reader:
+        deleting = delete_in_another_thread(written)
+        wait_until_deleted(probe)
+        time.sleep(0.2)
+        reader.finish()
+        deleting.join()
+    assert traces_of(marker) == []
+    probe.close()
