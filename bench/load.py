@@ -113,14 +113,38 @@ def percentile(sorted_values, fraction):
     return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * fraction))]
 
 
-def run_load(port: int, tokens: list[str], seconds: float) -> dict:
-    """len(tokens) clients (one user each), each looping LOOP on its own keep-alive connection."""
+def run_load(port: int, tokens: list[str], seconds: float, exporter: tuple[str, str] | None = None) -> dict:
+    """len(tokens) clients (one user each), each looping LOOP on its own keep-alive connection.
+
+    With `exporter` (a token and a session id), one more client downloads that session's
+    export over and over, beside the mix; its requests are counted apart from it.
+    """
     pool = TextPool(seed=9, size=512)
     lock = threading.Lock()
     latencies: dict[str, list[float]] = {op: [] for op in set(LOOP)}
+    exports: list[float] = []
     errors: list[str] = []
     count = [0]
     stop_at = time.perf_counter() + seconds
+
+    def export_client(token: str, session_id: str):
+        headers = {"Authorization": f"Bearer {token}"}
+        connection = HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
+        while time.perf_counter() < stop_at:
+            started = time.perf_counter()
+            try:
+                connection.request("GET", f"/api/sessions/{session_id}/export", headers=headers)
+                response = connection.getresponse()
+                response.read()
+                status = response.status
+            except Exception as error:  # noqa: BLE001 - counted, not raised
+                status = f"{type(error).__name__}: {error}"
+                connection.close()
+            with lock:
+                exports.append(time.perf_counter() - started)
+                if status != 200:
+                    errors.append(f"GET export -> {status}")
+        connection.close()
 
     def client(number: int, token: str):
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -186,6 +210,8 @@ def run_load(port: int, tokens: list[str], seconds: float) -> dict:
                 errors.append(f"{method} {path} -> {status}")
 
     threads = [threading.Thread(target=client, args=(i, token)) for i, token in enumerate(tokens)]
+    if exporter:
+        threads.append(threading.Thread(target=export_client, args=exporter))
     cpu_before = cpu_times()
     started = time.perf_counter()
     for thread in threads:
@@ -214,6 +240,9 @@ def run_load(port: int, tokens: list[str], seconds: float) -> dict:
         "errors": len(errors),
         "error_samples": errors[:5],
         "per_op": per_op,
+        "exports": {"requests": len(exports), "median_ms": percentile(sorted(exports), 0.5) * 1000}
+        if exporter
+        else None,
         "client_pid": os.getpid(),
         # Of all the machine's CPU time during the load (server and clients together), the busy part.
         "cpu_busy": 1 - (cpu_after[1] - cpu_before[1]) / max(1, cpu_after[0] - cpu_before[0]),

@@ -384,11 +384,11 @@ def summary_rows(results: dict) -> list[list]:
     throughput = results.get("throughput")
     if throughput:
         for name, run in throughput.items():
-            label = "" if name == "default" else f" (DATABASE_CONN_MAX_AGE={run['conn_max_age']})"
             rows.append(
                 [
                     "6",
-                    f"gunicorn, 2 workers, {run['concurrency']} clients, {run['seconds']:.0f} s{label}: "
+                    f"gunicorn, 2 workers × {run_threads(run)} thread{'s' if run_threads(run) > 1 else ''}, "
+                    f"{run['concurrency']} clients{throughput_run_note(name, run)}, {run['seconds']:.0f} s: "
                     f"{run['rps']:.0f} req/s, p50 {run['p50_ms']:.1f} ms, p99 {run['p99_ms']:.1f} ms",
                     f"{run['errors']} errors",
                     "-",
@@ -1228,27 +1228,71 @@ def delete_all_memory_lines(delete_all: dict) -> list[str]:
     ]
 
 
+def run_threads(run: dict) -> int:
+    # Runs saved before the thread count was recorded ran make serve's default of then: 4.
+    return run.get("threads", 4)
+
+
+def throughput_run_note(name: str, run: dict) -> str:
+    notes = []
+    if name == "per_request":
+        notes.append(f"DATABASE_CONN_MAX_AGE={run['conn_max_age']}")
+    if run.get("exported_messages"):
+        notes.append(f"and 1 downloading a {run['exported_messages']:,}-message export over and over")
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
+THROUGHPUT_RUN_TITLES = {
+    "default": "make serve's settings",
+    "per_request": "A new database connection per request",
+    "threads_4": "4 threads per worker (GUNICORN_THREADS=4, this service's default until it was measured here)",
+    "export": "make serve's settings, with one more client downloading a long session's export over and over",
+    "export_threads_4": "The same with 4 threads per worker",
+}
+
+
 def throughput_section(results: dict) -> list[str]:
     throughput = results.get("throughput")
     if not throughput:
         return []
+    default_threads = run_threads(throughput["default"]) if "default" in throughput else 4
     lines = [
         "## 6. Throughput under gunicorn",
         "",
-        "`gunicorn -c python:pocketpaw.gunicorn_conf pocketpaw.wsgi` (what `make serve` runs: 2 workers × 4 threads, "
-        "DEBUG off, the JSON request log on) on 127.0.0.1, and in the benchmark's process 8 client threads, one user "
-        "each (every user holding sessions of their own), each on a keep-alive `http.client` connection looping "
-        "create, 3 appends (50-800 characters), list (limit 50), history, delete. The clients share the machine's 2 "
-        "CPUs with the server.",
+        "`gunicorn -c python:pocketpaw.gunicorn_conf pocketpaw.wsgi` (what `make serve` runs: 2 workers × "
+        f"{default_threads} thread{'s' if default_threads > 1 else ''}, DEBUG off, the JSON request log on) on "
+        "127.0.0.1, and in the benchmark's process 8 client threads, one user each (every user holding sessions of "
+        "their own), each on an `http.client` connection (kept alive where the server keeps it) looping create, 3 "
+        "appends (50-800 characters), "
+        "list (limit 50), history, delete. The clients share the machine's 2 CPUs with the server.",
         "",
     ]
-    for name, run in throughput.items():
-        label = "Default settings" if name == "default" else "A new database connection per request"
+    if "threads_4" in throughput:
         lines += [
-            f"**{label}** (DATABASE_CONN_MAX_AGE={run['conn_max_age']}): {run['requests']:,} requests in "
+            "One thread per worker is make serve's default because of the runs below. With 4 threads, a thread "
+            "holding SQLite's write lock waits for the interpreter lock while its siblings run, and the writers "
+            "queued behind it retry in sleeps of up to 100 ms: the slowest writes take seconds. On PostgreSQL the "
+            "workers' CPU is the limit, and threads only share it. With one thread gunicorn runs its sync worker, "
+            "which takes a connection only when it is free: a worker busy with a long export does not hold other "
+            "clients' requests, as a threaded worker holds those on the keep-alive connections it accepted.",
+            "",
+        ]
+    for name, run in throughput.items():
+        title = THROUGHPUT_RUN_TITLES.get(name, name)
+        exports = run.get("exports")
+        export_note = (
+            f" The exporting client downloaded {exports['requests']:,} exports of "
+            f"{run['exported_messages']:,} messages, {exports['median_ms']:,.0f} ms each (median), not counted "
+            "in the requests above."
+            if exports
+            else ""
+        )
+        lines += [
+            f"**{title}** ({run_threads(run)} thread{'s' if run_threads(run) > 1 else ''} per worker, "
+            f"DATABASE_CONN_MAX_AGE={run['conn_max_age']}): {run['requests']:,} requests in "
             f"{run['seconds']:.1f} s = **{run['rps']:.0f} requests/s**, p50 {run['p50_ms']:.1f} ms, "
             f"p99 {run['p99_ms']:.1f} ms, {run['errors']} errors; the machine's CPUs were {run['cpu_busy']:.0%} busy "
-            "(server and clients together).",
+            f"(server and clients together).{export_note}",
             "",
         ]
         rows = [

@@ -63,6 +63,7 @@ SIZES = {
         "pocketpaw_scaling_others": 1_000,
         "throughput_seconds": 30,
         "throughput_sessions": 200,
+        "throughput_export_messages": 20_000,
         "reading_trials": 11,
         "export_trials": 3,
         "longest_messages": 500,
@@ -87,6 +88,7 @@ SIZES = {
         "pocketpaw_scaling_others": 50,
         "throughput_seconds": 5,
         "throughput_sessions": 20,
+        "throughput_export_messages": 1_000,
         "reading_trials": 3,
         "export_trials": 1,
         "longest_messages": 20,
@@ -1110,10 +1112,25 @@ def pocketpaw_twin(builder, m: int, victims: list[int], trials_count: int) -> tu
     return ours, sorted(int(key[1:]) for key in search(RARE_WORD))
 
 
+# The runs of figure 6: (name, environment over make serve's, with the exporting client).
+# make serve's own settings; a database connection per request; the thread count this
+# service ran before measuring the single-threaded worker; and both thread counts again
+# with a ninth client downloading a long session's export over and over.
+THROUGHPUT_RUNS = [
+    ("default", {}, False),
+    ("per_request", {"DATABASE_CONN_MAX_AGE": "0"}, False),
+    ("threads_4", {"GUNICORN_THREADS": "4"}, False),
+    ("export", {}, True),
+    ("export_threads_4", {"GUNICORN_THREADS": "4"}, True),
+]
+
+
 def figure_throughput(ctx) -> None:
     """6. Requests per second under gunicorn (2 workers) with a mix of create, append, list, history, delete."""
     from django.db import connections
     from load import Gunicorn, run_load
+
+    from pocketpaw import gunicorn_conf
 
     builder, sizes = ctx["builder"], ctx["sizes"]
     users = builder.users_with_sessions(
@@ -1125,19 +1142,26 @@ def figure_throughput(ctx) -> None:
         prefix="l",
     )
     tokens = [access_token(user) for user in users]
+    exporting_user = builder.user("load_exporter")
+    exported = builder.big_session(
+        exporting_user, sizes["throughput_export_messages"], label="throughput: the exported session"
+    )
+    exporter = (access_token(exporting_user), exported.key)
     connections.close_all()
     runs = {}
-    for name, extra in [("default", {}), ("per_request", {"DATABASE_CONN_MAX_AGE": "0"})]:
-        if name == "per_request" and ctx["mode"] == "quick":
+    for name, extra, exporting in THROUGHPUT_RUNS:
+        if ctx["mode"] == "quick" and name not in ("default", "export"):
             continue
         with Gunicorn(PROJECT, {**os.environ, **ctx["env"], **extra}) as server:
             before = server.worker_memory_mb()
-            result = run_load(server.port, tokens, sizes["throughput_seconds"])
+            result = run_load(server.port, tokens, sizes["throughput_seconds"], exporter if exporting else None)
             result["workers_before"] = before
             result["workers_after"] = server.worker_memory_mb()
             result["conn_max_age"] = extra.get(
                 "DATABASE_CONN_MAX_AGE", os.environ.get("DATABASE_CONN_MAX_AGE", "60 (default)")
             )
+            result["threads"] = int(extra.get("GUNICORN_THREADS", gunicorn_conf.threads))
+            result["exported_messages"] = sizes["throughput_export_messages"] if exporting else None
         runs[name] = result
         if result["errors"]:
             ctx["errors"].append(
