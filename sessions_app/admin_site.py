@@ -1,11 +1,15 @@
-"""The admin site: every page answers input its own forms never send with a 4xx, not a 500.
+"""The admin site: input its own forms never send gets the admin's answer to bad input
+(back to the list with ?e=1, a form error, a 400 or a 404), never a 500.
 
 Django's admin takes lookups, ids and search terms from the URL and the form and hands
 them to the database; some fail only once the query runs (?id__range=1, ?username__regex=(,
 ?deleted_at__year__exact=10000, an id beyond SQLite's integers, a search of a thousand
 words on SQLite). The site gives every model admin registered on it, Django's and
-SimpleJWT's included, the checks below, so none can be registered without them.
+SimpleJWT's included, the checks below, so none can be registered without them. A fault
+of the database itself (a missing table, a disk error) is still a 500, in the server's log.
 """
+import functools
+import logging
 from contextlib import contextmanager, nullcontext
 
 from django import forms
@@ -13,31 +17,51 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
-from django.contrib.admin.views.main import ChangeList
 from django.contrib.contenttypes import views as contenttype_views
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
-from django.db import DatabaseError, OperationalError, connection, transaction
+from django.db import DatabaseError, DataError, NotSupportedError, connection, transaction
 from django.db.models import ForeignObjectRel
 from django.http import Http404
 from django.urls import path
 
-from .api_errors import is_retryable
+
+
+logger = logging.getLogger(__name__)
+
+# How SQLite and the drivers word their refusal of a query built from what the URL asked,
+# as opposed to a fault of the database itself (a missing table, a disk error), which
+# stays a 500 for the server's log.
+INPUT_ERROR_MESSAGES = (
+    "expression tree is too large",  # SQLite: a search of about 1,000 words
+    "like or glob pattern too complex",  # SQLite: a search word of 50,000 bytes
+    "user-defined function raised exception",  # SQLite: ?field__regex= with an invalid pattern
+    "too many sql variables",  # SQLite: ?id__in= with too many ids
+    "incorrect number of bindings",  # sqlite3: ?id__range= with one value
+    "placeholders but",  # psycopg: the same
+)
+
+
+def _is_input_error(error: Exception) -> bool:
+    if isinstance(error, (DataError, NotSupportedError, ValueError, OverflowError, IndexError)):
+        return True  # DataError: PostgreSQL's class 22 (an invalid regex, a number out of range)
+    message = str(error).lower()
+    return isinstance(error, DatabaseError) and any(text in message for text in INPUT_ERROR_MESSAGES)
 
 
 @contextmanager
 def query_from_the_url(client_error):
-    """Runs queries built from what the request asked, turning the database's refusal into
-    `client_error`; a busy database still raises, for DatabaseBusyMiddleware's 503."""
+    """Runs queries built from what the request asked, turning the database's refusal of
+    that input into `client_error`; any other database error (a busy one included, which
+    DatabaseBusyMiddleware answers with 503) is raised as it is."""
     try:
         # Within a transaction (ATOMIC_REQUESTS, a test) a failed query would leave it
         # unusable for the rest of the request; a savepoint keeps it usable.
         with transaction.atomic() if connection.in_atomic_block else nullcontext():
             yield
-    except OperationalError as error:
-        if is_retryable(error):
-            raise
-        raise client_error(error) from error
     except (DatabaseError, ValueError, OverflowError, IndexError) as error:
+        if not _is_input_error(error):
+            raise
+        logger.warning("Refused a query built from the request: %s", error)
         raise client_error(error) from error
 
 
@@ -50,9 +74,9 @@ def is_an_id_of(model, value) -> bool:
     return True
 
 
-class LookupCheckedChangeList(ChangeList):
-    """Django's changelist, answering a lookup the database cannot run as Django answers one
-    it cannot parse: back to the list, with ?e=1."""
+class LookupCheckedChangeListMixin:
+    """For a ChangeList: a lookup the database cannot run is answered as Django answers one
+    it cannot parse, back to the list with ?e=1."""
 
     def get_filters(self, request):
         try:
@@ -67,6 +91,13 @@ class LookupCheckedChangeList(ChangeList):
             # The page's rows are read here, not while the page renders: a search that
             # counts fine can still be too large to select (SQLite's expression depth).
             len(self.result_list)
+
+
+@functools.cache
+def lookup_checked(changelist_class: type) -> type:
+    if issubclass(changelist_class, LookupCheckedChangeListMixin):
+        return changelist_class
+    return type(changelist_class.__name__, (LookupCheckedChangeListMixin, changelist_class), {})
 
 
 class IdCheckedMultipleChoiceField(forms.ModelMultipleChoiceField):
@@ -85,7 +116,8 @@ class IdCheckedMultipleChoiceField(forms.ModelMultipleChoiceField):
 
 class ForgedInputMixin:
     def get_changelist(self, request, **kwargs):
-        return LookupCheckedChangeList
+        # Whatever changelist the admin itself uses, with the checks.
+        return lookup_checked(super().get_changelist(request, **kwargs))
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         kwargs.setdefault("form_class", IdCheckedMultipleChoiceField)

@@ -3,7 +3,9 @@ import sqlite3
 from unittest import mock
 
 import pytest
+from django.contrib import admin
 from django.contrib.admin.models import LogEntry
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
@@ -16,6 +18,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from sessions_app import services
 from sessions_app.admin import SessionAdmin
+from sessions_app.admin_site import AdminSite, LookupCheckedChangeListMixin
 from sessions_app.models import Message, Session
 
 from .factories import MessageFactory, SessionFactory, session_with_messages
@@ -269,6 +272,34 @@ def test_a_revoked_refresh_token_cannot_be_unrevoked_in_the_admin(admin_client, 
     response = admin_client.post(f"/admin/token_blacklist/blacklistedtoken/{entry.pk}/delete/", {"post": "yes"})
     assert response.status_code == 403
     assert api_client.post("/api/auth/token/refresh", {"refresh": str(refresh)}, format="json").status_code == 401
+
+
+def test_changelist_that_meets_a_fault_of_the_database_itself_is_still_a_500(admin_client):
+    driver_error = sqlite3.OperationalError("disk I/O error")
+    driver_error.sqlite_errorcode = sqlite3.SQLITE_IOERR
+    fault = OperationalError("disk I/O error")
+    fault.__cause__ = driver_error
+    admin_client.raise_request_exception = False
+    with mock.patch("django.core.paginator.Paginator.count", new_callable=mock.PropertyMock, side_effect=fault):
+        response = admin_client.get(CHANGELIST)
+    assert response.status_code == 500
+
+
+def test_an_admin_with_a_changelist_of_its_own_keeps_it_with_the_checks(rf, admin_user):
+    class OwnChangeList(ChangeList):
+        pass
+
+    class OwnGroupAdmin(admin.ModelAdmin):
+        def get_changelist(self, request, **kwargs):
+            return OwnChangeList
+
+    site = AdminSite(name="own")
+    site.register(Group, OwnGroupAdmin)
+    request = rf.get("/")
+    request.user = admin_user
+    changelist = site.get_model_admin(Group).get_changelist(request)
+    assert issubclass(changelist, OwnChangeList)
+    assert issubclass(changelist, LookupCheckedChangeListMixin)
 
 
 def test_outstanding_token_page_does_not_show_the_token(admin_client, user):
