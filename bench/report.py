@@ -1245,10 +1245,33 @@ def throughput_run_note(name: str, run: dict) -> str:
 THROUGHPUT_RUN_TITLES = {
     "default": "make serve's settings",
     "per_request": "A new database connection per request",
-    "threads_4": "4 threads per worker (GUNICORN_THREADS=4, this service's default until it was measured here)",
+    "threads_1": "One thread per worker (GUNICORN_THREADS=1: gunicorn's sync worker)",
     "export": "make serve's settings, with one more client downloading a long session's export over and over",
-    "export_threads_4": "The same with 4 threads per worker",
+    "export_threads_1": "The same with one thread per worker",
 }
+
+
+def thread_comparison(throughput: dict) -> list[str]:
+    """What the runs say about make serve's thread count, judged from their numbers."""
+    if "default" not in throughput or "threads_1" not in throughput:
+        return []
+    threaded, single = throughput["default"], throughput["threads_1"]
+    faster = single["rps"] > threaded["rps"] and single["p99_ms"] < threaded["p99_ms"]
+    verdict = (
+        "one thread per worker answered more requests with a lower p99"
+        if faster
+        else "one thread per worker did not answer more requests with a lower p99"
+    )
+    return [
+        f"Against make serve's {run_threads(threaded)} threads per worker ({threaded['rps']:.0f} requests/s, "
+        f"p99 {threaded['p99_ms']:.0f} ms), {verdict} ({single['rps']:.0f} requests/s, p99 "
+        f"{single['p99_ms']:.0f} ms). These clients are fast and on loopback. The sync worker that one thread "
+        "means serves one request at a time and closes each connection after it: a download slower than "
+        "`GUNICORN_TIMEOUT` (30 s) is cut off, and two clients sending half a request hold both workers. "
+        "Threads are therefore make serve's default; behind a buffering proxy (nginx), which absorbs slow "
+        "clients, `GUNICORN_THREADS=1` is worth setting where these runs say so.",
+        "",
+    ]
 
 
 def throughput_section(results: dict) -> list[str]:
@@ -1266,17 +1289,8 @@ def throughput_section(results: dict) -> list[str]:
         "appends (50-800 characters), "
         "list (limit 50), history, delete. The clients share the machine's 2 CPUs with the server.",
         "",
+        *thread_comparison(throughput),
     ]
-    if "threads_4" in throughput:
-        lines += [
-            "One thread per worker is make serve's default because of the runs below. With 4 threads, a thread "
-            "holding SQLite's write lock waits for the interpreter lock while its siblings run, and the writers "
-            "queued behind it retry in sleeps of up to 100 ms: the slowest writes take seconds. On PostgreSQL the "
-            "workers' CPU is the limit, and threads only share it. With one thread gunicorn runs its sync worker, "
-            "which takes a connection only when it is free: a worker busy with a long export does not hold other "
-            "clients' requests, as a threaded worker holds those on the keep-alive connections it accepted.",
-            "",
-        ]
     for name, run in throughput.items():
         title = THROUGHPUT_RUN_TITLES.get(name, name)
         exports = run.get("exports")

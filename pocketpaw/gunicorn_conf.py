@@ -1,18 +1,17 @@
 """gunicorn settings for `make serve`, read from the environment.
 
-Defaults suit a small machine: two worker processes of one thread each. Threads
-measured worse on both databases (bench/RESULTS.md, section 6): a thread holding
-SQLite's write lock waits for the interpreter lock while its siblings run, the
-writers queued behind it back off in sleeps of up to 100 ms, and the slowest
-writes took seconds; on PostgreSQL the worker's CPU is the limit, and threads
-only share it. With one thread gunicorn runs its sync worker, which closes each
-connection after the response: put a buffering proxy in front (nginx is one).
+Defaults suit a small machine reached directly: two worker processes with four
+threads each. A threaded worker keeps answering while one thread streams a long
+export to a slow client or waits for a half-sent request, and its timeout only
+checks that the worker is alive, so a long download is not cut off. Behind a
+buffering proxy (nginx), GUNICORN_THREADS=1 (gunicorn's sync worker) measured
+faster on this machine: bench/RESULTS.md, section 6.
 """
 import os
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 # Django's request log (pocketpaw.requests) already writes one JSON line per request.
