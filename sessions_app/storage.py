@@ -15,8 +15,6 @@ from django.db import connection
 
 logger = logging.getLogger(__name__)
 
-# Python's sqlite3 waits this long for a lock unless the settings say otherwise.
-SQLITE_DEFAULT_TIMEOUT_SECONDS = 5.0
 CHECKPOINT_RETRY_SECONDS = 0.01
 
 
@@ -30,9 +28,11 @@ def purge_deleted_bytes() -> None:
     """
     if connection.vendor != "sqlite":
         return
-    timeout = connection.settings_dict["OPTIONS"].get("timeout", SQLITE_DEFAULT_TIMEOUT_SECONDS)
-    deadline = time.monotonic() + timeout
     with connection.cursor() as cursor:
+        # The connection's own wait, however it was set, bounds the retries and is restored.
+        cursor.execute("PRAGMA busy_timeout")
+        (timeout_ms,) = cursor.fetchone()
+        deadline = time.monotonic() + timeout_ms / 1000
         cursor.execute("PRAGMA busy_timeout = 0")
         try:
             while True:
@@ -42,6 +42,6 @@ def purge_deleted_bytes() -> None:
                     break
                 time.sleep(CHECKPOINT_RETRY_SECONDS)
         finally:
-            cursor.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            cursor.execute(f"PRAGMA busy_timeout = {int(timeout_ms)}")
     if busy:
         logger.warning("WAL checkpoint after a delete was blocked; the next delete retries it.")

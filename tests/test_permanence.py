@@ -142,14 +142,21 @@ class OlderSnapshotReader:
         self.connection.close()
 
 
-def delete_in_another_thread(client) -> threading.Thread:
-    def delete():
+class DeleteInAnotherThread(threading.Thread):
+    def __init__(self, client):
+        super().__init__()
+        self.client = client
+        self.status = None
+
+    def run(self):
         try:
-            assert client.delete("/api/sessions/telegram:42").status_code == 200
+            self.status = self.client.delete("/api/sessions/telegram:42").status_code
         finally:
             connection.close()
 
-    thread = threading.Thread(target=delete)
+
+def delete_in_another_thread(client) -> DeleteInAnotherThread:
+    thread = DeleteInAnotherThread(client)
     thread.start()
     return thread
 
@@ -176,7 +183,7 @@ def test_delete_waiting_for_an_older_reader_holds_off_no_other_writer(written, o
         deleting.join()
     writer.close()
     other.refresh_from_db()
-    assert other.title == "renamed"
+    assert (deleting.status, other.title) == (200, "renamed")
 
 
 def test_delete_purges_once_an_older_reader_finishes(written, marker):
@@ -188,5 +195,5 @@ def test_delete_purges_once_an_older_reader_finishes(written, marker):
         time.sleep(0.2)
         reader.finish()
         deleting.join()
-    assert traces_of(marker) == []
+    assert (deleting.status, traces_of(marker)) == (200, [])
     probe.close()
