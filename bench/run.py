@@ -51,7 +51,7 @@ SIZES = {
         "background_users": 3,
         "background_sessions": 1_000,
         "delete_ns": [1_000, 10_000, 100_000],
-        "delete_trials": {1_000: 7, 10_000: 7, 100_000: 11},
+        "delete_trials": {1_000: 7, 10_000: 7, 100_000: 9},
         "store_delete_n": 100_000,
         "store_trials": 5,
         "store_small": 1_000,
@@ -63,7 +63,7 @@ SIZES = {
         "pocketpaw_scaling_others": 1_000,
         "throughput_seconds": 30,
         # The runs beside make serve's own, shorter to keep `make bench` under 10 minutes.
-        "throughput_compare_seconds": 12,
+        "throughput_compare_seconds": 8,
         "throughput_sessions": 200,
         "throughput_export_messages": 20_000,
         "reading_trials": 11,
