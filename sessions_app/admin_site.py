@@ -24,8 +24,6 @@ from django.db.models import ForeignObjectRel
 from django.http import Http404
 from django.urls import path
 
-
-
 logger = logging.getLogger(__name__)
 
 # How SQLite and the drivers word their refusal of a query built from what the URL asked,
