@@ -156,42 +156,35 @@ def test_admin_bulk_delete_removes_selected_sessions_and_their_messages(admin_cl
 NOT_IDS = ["abc", "1.5", "99999999999999999999999"]
 
 
-@pytest.mark.parametrize("not_an_id", NOT_IDS)
-def test_admin_bulk_delete_of_a_forged_selection_deletes_nothing(admin_client, user, not_an_id):
-    session = session_with_messages(owner=user, count=2)
-    response = admin_client.post(
-        CHANGELIST,
-        {"action": "delete_selected", "_selected_action": [session.pk, not_an_id], "post": "yes"},
+def delete_selected_beside(client, changelist, real_id, not_an_id):
+    """Posts "delete selected" for a real id and one that is not, as no changelist sends it."""
+    response = client.post(
+        changelist,
+        {"action": "delete_selected", "_selected_action": [real_id, not_an_id], "post": "yes"},
         follow=True,
     )
     assert response.status_code == 200
     assert "ids that are not valid" in response.content.decode()
+
+
+@pytest.mark.parametrize("not_an_id", NOT_IDS)
+def test_admin_bulk_delete_of_a_forged_selection_deletes_nothing(admin_client, user, not_an_id):
+    session = session_with_messages(owner=user, count=2)
+    delete_selected_beside(admin_client, CHANGELIST, session.pk, not_an_id)
     assert (Session.objects.count(), Message.objects.count()) == (1, 2)
 
 
 @pytest.mark.parametrize("not_an_id", NOT_IDS)
 def test_admin_user_bulk_delete_of_a_forged_selection_deletes_nothing(admin_client, user, not_an_id):
     session_with_messages(owner=user, count=2)
-    response = admin_client.post(
-        "/admin/auth/user/",
-        {"action": "delete_selected", "_selected_action": [user.pk, not_an_id], "post": "yes"},
-        follow=True,
-    )
-    assert response.status_code == 200
-    assert "ids that are not valid" in response.content.decode()
+    delete_selected_beside(admin_client, "/admin/auth/user/", user.pk, not_an_id)
     assert (User.objects.filter(pk=user.pk).exists(), Message.objects.count()) == (True, 2)
 
 
 @pytest.mark.parametrize("not_an_id", NOT_IDS)
 def test_admin_group_bulk_delete_of_a_forged_selection_deletes_nothing(admin_client, not_an_id):
     group = Group.objects.create(name="operators")
-    response = admin_client.post(
-        "/admin/auth/group/",
-        {"action": "delete_selected", "_selected_action": [group.pk, not_an_id], "post": "yes"},
-        follow=True,
-    )
-    assert response.status_code == 200
-    assert "ids that are not valid" in response.content.decode()
+    delete_selected_beside(admin_client, "/admin/auth/group/", group.pk, not_an_id)
     assert Group.objects.filter(pk=group.pk).exists()
 
 
