@@ -56,7 +56,7 @@ def query_from_the_url(client_error):
         # unusable for the rest of the request; a savepoint keeps it usable.
         with transaction.atomic() if connection.in_atomic_block else nullcontext():
             yield
-    except (DatabaseError, ValueError, OverflowError, IndexError) as error:
+    except Exception as error:
         if not _is_input_error(error):
             raise
         logger.warning("Refused a query built from the request: %s", error)
