@@ -387,7 +387,7 @@ def summary_rows(results: dict) -> list[list]:
             rows.append(
                 [
                     "6",
-                    f"gunicorn, 2 workers × {run_threads(run)} thread{'s' if run_threads(run) > 1 else ''}, "
+                    f"gunicorn, 2 workers × {threads_label(run_threads(run))}, "
                     f"{run['concurrency']} clients{throughput_run_note(name, run)}, {run['seconds']:.0f} s: "
                     f"{run['rps']:.0f} req/s, p50 {run['p50_ms']:.1f} ms, p99 {run['p99_ms']:.1f} ms",
                     f"{run['errors']} errors",
@@ -1233,6 +1233,10 @@ def run_threads(run: dict) -> int:
     return run.get("threads", 4)
 
 
+def threads_label(count: int) -> str:
+    return f"{count} thread{'s' if count > 1 else ''}"
+
+
 def throughput_run_note(name: str, run: dict) -> str:
     notes = []
     if name == "per_request":
@@ -1283,7 +1287,7 @@ def throughput_section(results: dict) -> list[str]:
         "## 6. Throughput under gunicorn",
         "",
         "`gunicorn -c python:pocketpaw.gunicorn_conf pocketpaw.wsgi` (what `make serve` runs: 2 workers × "
-        f"{default_threads} thread{'s' if default_threads > 1 else ''}, DEBUG off, the JSON request log on) on "
+        f"{threads_label(default_threads)}, DEBUG off, the JSON request log on) on "
         "127.0.0.1, and in the benchmark's process 8 client threads, one user each (every user holding sessions of "
         "their own), each on an `http.client` connection (kept alive where the server keeps it) looping create, 3 "
         "appends (50-800 characters), "
@@ -1302,7 +1306,7 @@ def throughput_section(results: dict) -> list[str]:
             else ""
         )
         lines += [
-            f"**{title}** ({run_threads(run)} thread{'s' if run_threads(run) > 1 else ''} per worker, "
+            f"**{title}** ({threads_label(run_threads(run))} per worker, "
             f"DATABASE_CONN_MAX_AGE={run['conn_max_age']}): {run['requests']:,} requests in "
             f"{run['seconds']:.1f} s = **{run['rps']:.0f} requests/s**, p50 {run['p50_ms']:.1f} ms, "
             f"p99 {run['p99_ms']:.1f} ms, {run['errors']} errors; the machine's CPUs were {run['cpu_busy']:.0%} busy "
