@@ -299,7 +299,7 @@ def summary_rows(results: dict) -> list[list]:
                 f"the same for {reading['long_n']:,} messages of {reading['longest']:,} characters (the longest "
                 f"allowed; one fetch holds {reading['chunk_rows']} rows)",
                 f"{memory['long']:.2f} MB",
-                f"{bound:.0f} MB (rows of 2 fetches × longest)",
+                f"{bound:.0f} MB (rows of 1 fetch × longest)",
                 "-",
                 "(shown)",
                 "-",
@@ -1030,9 +1030,9 @@ def search_section(results: dict) -> list[str]:
 
 
 def export_memory_bound_mb(reading: dict) -> float:
-    """What an export of the longest messages holds at most: the rows of two fetches (the next
-    fetch is read while the rows of the last are still referenced), one character a byte."""
-    rows_held = min(2 * reading["chunk_rows"], reading["long_n"])
+    """What an export of the longest messages holds at most: the rows of one fetch (each is
+    let go before the next is read), one character a byte."""
+    rows_held = min(reading["chunk_rows"], reading["long_n"])
     return rows_held * reading["longest"] / 1e6
 
 
@@ -1082,8 +1082,9 @@ def reading_section(results: dict) -> list[str]:
         "",
         f"Memory of a fresh process serving one JSON export, read to its end (`bench/memprobe.py --how export`). "
         f"The export fetches {reading['chunk_rows']} rows at a time (`selectors.MESSAGE_CHUNK_ROWS`), so what it "
-        "holds at once depends on how long the messages are, not on how many there are. Two fetches are alive "
-        "together (the next is read while the rows of the last are still referenced): "
+        "holds at once depends on how long the messages are, not on how many there are. Each fetch is a query "
+        "of its own, resumed after the last message it read, so no read transaction spans the download (on "
+        "SQLite a delete's purge waits for older snapshots), and its rows are let go before the next is read: "
         f"{export_memory_bound_mb(reading):.0f} MB of text for messages of the longest allowed length; on "
         "PostgreSQL the driver's copy of the fetched rows comes on top. That figure follows from the fetch size, "
         "a choice (fewer rows per fetch, more round trips to PostgreSQL), so it is shown, not judged; what is "

@@ -1,4 +1,6 @@
 """Reads. Every queryset that scopes sessions to a user is built here."""
+from collections.abc import Iterator
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError, connection
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
@@ -65,13 +67,24 @@ def message_history(*, session: Session, limit: int) -> list[Message]:
 MESSAGE_CHUNK_ROWS = 100
 
 
-def message_iterator(*, session: Session):
-    """Every message of a session, oldest first, fetched in chunks rather than all at once."""
-    return (
-        Message.objects.filter(session_id=session.pk)
-        .order_by("created_at", "id")
-        .iterator(chunk_size=MESSAGE_CHUNK_ROWS)
-    )
+def message_iterator(*, session: Session) -> Iterator[Message]:
+    """Every message of a session, oldest first, a chunk of rows at a time.
+
+    Each chunk is a query of its own, read to its end and resumed after the last
+    message it held. One cursor kept open for the whole download would hold a read
+    snapshot for as long as the slowest client takes, and on SQLite a delete's
+    purge waits for every older snapshot (storage.py).
+    """
+    in_order = Message.objects.filter(session_id=session.pk).order_by("created_at", "id")
+    chunk = list(in_order[:MESSAGE_CHUNK_ROWS])
+    while chunk:
+        yield from chunk
+        last = chunk[-1]
+        del chunk  # so the next chunk's rows do not join this one's in memory
+        after_last = in_order.filter(created_at__gte=last.created_at).exclude(
+            created_at=last.created_at, id__lte=last.id
+        )
+        chunk = list(after_last[:MESSAGE_CHUNK_ROWS])
 
 
 def session_search_for_user(*, user: AbstractBaseUser, query: str, limit: int) -> list[Session]:

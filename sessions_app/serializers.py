@@ -153,7 +153,11 @@ class SessionExportSerializer(serializers.Serializer):
     exported_at = UTCDateTimeField()
     session_id = serializers.CharField()
     title = serializers.CharField()
-    message_count = serializers.IntegerField()
+    message_count = serializers.IntegerField(
+        help_text="How many messages the session held when the export began. The messages are read "
+        "a chunk at a time, so ones appended during the download may follow too, and a session deleted "
+        "during it ends the list early."
+    )
     messages = MessageSerializer(many=True)
 
 

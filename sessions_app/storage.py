@@ -20,11 +20,12 @@ CHECKPOINT_RETRY_SECONDS = 0.01
 
 def purge_deleted_bytes() -> None:
     """Checkpoints and empties the WAL, waiting up to the busy timeout for readers of
-    snapshots older than the delete (an export still streaming, say) to finish.
+    snapshots older than the delete (a query still running, another program's open
+    transaction) to finish. Exports read a chunk per query, so a download holds none.
 
     It waits by trying again, not inside SQLite: a TRUNCATE checkpoint that is waiting
-    for readers holds off every new writer, so one export being downloaded stalled every
-    create and append until the delete's checkpoint got through.
+    for readers holds off every new writer, so one long reader stalled every create
+    and append until the delete's checkpoint got through.
     """
     if connection.vendor != "sqlite":
         return

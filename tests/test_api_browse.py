@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from sessions_app.models import Message, Session
+from sessions_app.selectors import MESSAGE_CHUNK_ROWS
 
 from .conftest import path_segment
 from .factories import MessageFactory, SessionFactory, session_with_messages
@@ -445,6 +446,25 @@ def test_json_export_split_into_chunks_is_still_one_document_in_order(auth_clien
     long_session(user, "s1", messages=300)
     body = json.loads(read_download(auth_client.get("/api/sessions/s1/export")))
     assert [m["content"][:4] for m in body["messages"]] == [f"{i:04d}" for i in range(300)]
+
+
+def test_json_export_has_every_message_once_when_many_share_a_timestamp(auth_client, user):
+    session = SessionFactory(owner=user, key="s1")
+    moment = timezone.now()
+    Message.objects.bulk_create(
+        Message(session=session, role="user", content=f"{i:04d}", created_at=moment) for i in range(250)
+    )
+    body = json.loads(read_download(auth_client.get("/api/sessions/s1/export")))
+    assert [m["content"] for m in body["messages"]] == [f"{i:04d}" for i in range(250)]
+
+
+def test_export_of_a_session_deleted_mid_download_ends_after_the_messages_already_read(auth_client, user):
+    long_session(user, "s1", messages=300)
+    download = iter(auth_client.get("/api/sessions/s1/export").streaming_content)
+    first_chunk = next(download)
+    assert auth_client.delete("/api/sessions/s1").status_code == 200
+    body = json.loads(first_chunk + b"".join(download))
+    assert len(body["messages"]) == MESSAGE_CHUNK_ROWS
 
 
 def test_export_of_missing_session_is_404(auth_client):

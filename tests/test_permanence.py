@@ -14,7 +14,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from sessions_app.models import Session
+from sessions_app.models import Message, Session
 
 from .conftest import bearer_client
 
@@ -197,3 +197,14 @@ def test_delete_purges_once_an_older_reader_finishes(written, marker):
         deleting.join()
     assert (deleting.status, traces_of(marker)) == (200, [])
     probe.close()
+
+
+def test_a_delete_purges_while_another_session_is_still_being_downloaded(written, owner, marker):
+    exported = Session.objects.create(owner=owner, key="exported")
+    Message.objects.bulk_create(Message(session=exported, role="user", content="x" * 1000) for _ in range(300))
+    download = iter(bearer_client(owner).get("/api/sessions/exported/export").streaming_content)
+    next(download)  # a slow client: it has the first chunk and has not asked for more
+    deleting = delete_in_another_thread(written)
+    deleting.join(timeout=5)
+    assert (deleting.is_alive(), deleting.status, traces_of(marker)) == (False, 200, [])
+    list(download)
