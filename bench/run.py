@@ -690,7 +690,8 @@ def figure_writing(ctx) -> None:
 
     def raw_append(_=None):
         """The rows an append writes: the message, and the session's counter and activity time."""
-        now = timezone.now()
+        # Spelled as Django writes it: SQLite compares times as text, and exports resume by them.
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO sessions_app_message (session_id, role, content, metadata, created_at) "

@@ -28,6 +28,7 @@ def _json_pieces(session: Session) -> Iterator[str]:
     # One serializer for every message: building one per message (its fields, from the
     # model's) made a 100,000-message export take 40 s instead of 5 (profiled in bench/).
     serializer = MessageSerializer()
+    session, messages = selectors.session_for_export(session=session)
     header = {
         "export_version": EXPORT_VERSION,
         "exported_at": _timestamp(serializer, timezone.now()),
@@ -37,7 +38,7 @@ def _json_pieces(session: Session) -> Iterator[str]:
     }
     # The header object, left open so the messages can follow one by one.
     yield json.dumps(header)[:-1] + ', "messages": ['
-    for index, message in enumerate(selectors.message_iterator(session=session)):
+    for index, message in enumerate(messages):
         separator = ", " if index else ""
         yield separator + json.dumps(serializer.to_representation(message), cls=DjangoJSONEncoder)
     yield "]}\n"
@@ -45,6 +46,7 @@ def _json_pieces(session: Session) -> Iterator[str]:
 
 def _markdown_pieces(session: Session) -> Iterator[str]:
     serializer = MessageSerializer()
+    session, messages = selectors.session_for_export(session=session)
     # A title is plain text, and may hold line breaks, where a Markdown heading would end.
     yield f"# {markdown_escaped(one_line(session.title))}\n\n"
     yield (
@@ -52,7 +54,7 @@ def _markdown_pieces(session: Session) -> Iterator[str]:
         f"{session.message_count} message{'' if session.message_count == 1 else 's'} · "
         f"exported {_timestamp(serializer, timezone.now())}\n"
     )
-    for message in selectors.message_iterator(session=session):
+    for message in messages:
         yield (
             f"\n## {message.role} · {_timestamp(serializer, message.created_at)}\n\n"
             f"{message.content}\n"

@@ -67,24 +67,44 @@ def message_history(*, session: Session, limit: int) -> list[Message]:
 MESSAGE_CHUNK_ROWS = 100
 
 
-def message_iterator(*, session: Session) -> Iterator[Message]:
-    """Every message of a session, oldest first, a chunk of rows at a time.
+def session_for_export(*, session: Session) -> tuple[Session, Iterator[Message]]:
+    """The session as it is now, and its messages up to its newest one now, oldest first.
 
-    Each chunk is a query of its own, read to its end and resumed after the last
-    message it held. One cursor kept open for the whole download would hold a read
-    snapshot for as long as the slowest client takes, and on SQLite a delete's
-    purge waits for every older snapshot (storage.py).
+    Both come from one statement, so the header's `message_count` and the messages
+    agree, and an export of a session that keeps growing still ends. The messages
+    are read a chunk of rows at a time, each chunk a query of its own resumed after
+    the last message it held: one cursor kept open for the whole download would hold
+    a read snapshot for as long as the slowest client takes, and on SQLite a
+    delete's purge waits for every older snapshot (storage.py).
     """
-    in_order = Message.objects.filter(session_id=session.pk).order_by("created_at", "id")
-    chunk = list(in_order[:MESSAGE_CHUNK_ROWS])
-    while chunk:
+    newest = Message.objects.filter(session_id=OuterRef("pk")).order_by("-created_at", "-id")
+    now = (
+        Session.objects.filter(pk=session.pk)
+        .annotate(
+            newest_message_at=Subquery(newest.values("created_at")[:1]),
+            newest_message_id=Subquery(newest.values("id")[:1]),
+        )
+        .first()
+    )
+    if now is None or now.newest_message_id is None:
+        return now or session, iter(())
+    in_order = (
+        Message.objects.filter(session_id=session.pk, created_at__lte=now.newest_message_at)
+        .exclude(created_at=now.newest_message_at, id__gt=now.newest_message_id)
+        .order_by("created_at", "id")
+    )
+    return now, _in_chunks(in_order)
+
+
+def _in_chunks(in_order: QuerySet[Message]) -> Iterator[Message]:
+    rest = in_order
+    while chunk := list(rest[:MESSAGE_CHUNK_ROWS]):
         yield from chunk
         last = chunk[-1]
         del chunk  # so the next chunk's rows do not join this one's in memory
-        after_last = in_order.filter(created_at__gte=last.created_at).exclude(
+        rest = in_order.filter(created_at__gte=last.created_at).exclude(
             created_at=last.created_at, id__lte=last.id
         )
-        chunk = list(after_last[:MESSAGE_CHUNK_ROWS])
 
 
 def session_search_for_user(*, user: AbstractBaseUser, query: str, limit: int) -> list[Session]:

@@ -154,9 +154,8 @@ class SessionExportSerializer(serializers.Serializer):
     session_id = serializers.CharField()
     title = serializers.CharField()
     message_count = serializers.IntegerField(
-        help_text="How many messages the session held when the export began. The messages are read "
-        "a chunk at a time, so ones appended during the download may follow too, and a session deleted "
-        "during it ends the list early."
+        help_text="How many messages the session held when the download began: the messages that "
+        "follow, unless the session is deleted during the download, which ends them early."
     )
     messages = MessageSerializer(many=True)
 

@@ -19,9 +19,9 @@ CHECKPOINT_RETRY_SECONDS = 0.01
 
 
 def purge_deleted_bytes() -> None:
-    """Checkpoints and empties the WAL, waiting up to the busy timeout for readers of
-    snapshots older than the delete (a query still running, another program's open
-    transaction) to finish. Exports read a chunk per query, so a download holds none.
+    """Checkpoints and empties the WAL, waiting up to the busy timeout for other
+    connections to stop using it (a query still running, another program's open
+    transaction; exports hold none between chunks, see selectors.session_for_export).
 
     It waits by trying again, not inside SQLite: a TRUNCATE checkpoint that is waiting
     for readers holds off every new writer, so one long reader stalled every create

@@ -1,14 +1,16 @@
 """Listing, renaming, history, search and export: how PocketPaw's web client browses sessions."""
 import json
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from sessions_app.models import Message, Session
 from sessions_app.selectors import MESSAGE_CHUNK_ROWS
 
-from .conftest import path_segment
+from .conftest import bearer_client, path_segment
 from .factories import MessageFactory, SessionFactory, session_with_messages
 from .test_api_sessions import CHANNEL_KEYS
 
@@ -458,13 +460,53 @@ def test_json_export_has_every_message_once_when_many_share_a_timestamp(auth_cli
     assert [m["content"] for m in body["messages"]] == [f"{i:04d}" for i in range(250)]
 
 
-def test_export_of_a_session_deleted_mid_download_ends_after_the_messages_already_read(auth_client, user):
+def test_json_export_orders_by_time_then_id_when_ids_run_against_time(auth_client, user):
+    session = SessionFactory(owner=user, key="s1")
+    start = timezone.now()
+    # Three messages to each second, the later seconds written first.
+    Message.objects.bulk_create(
+        Message(session=session, role="user", content=f"{i:04d}", created_at=start - timedelta(seconds=i // 3))
+        for i in range(250)
+    )
+    expected = Message.objects.filter(session=session).order_by("created_at", "id").values_list("content", flat=True)
+    body = json.loads(read_download(auth_client.get("/api/sessions/s1/export")))
+    assert [m["content"] for m in body["messages"]] == list(expected)
+
+
+def test_json_export_ends_at_the_newest_message_when_the_download_began(auth_client, user):
     long_session(user, "s1", messages=300)
     download = iter(auth_client.get("/api/sessions/s1/export").streaming_content)
     first_chunk = next(download)
-    assert auth_client.delete("/api/sessions/s1").status_code == 200
+    response = auth_client.post("/api/sessions/s1/messages", {"role": "user", "content": "later"}, format="json")
+    assert response.status_code == 201
     body = json.loads(first_chunk + b"".join(download))
-    assert len(body["messages"]) == MESSAGE_CHUNK_ROWS
+    assert [m["content"][:4] for m in body["messages"]] == [f"{i:04d}" for i in range(300)]
+
+
+def in_another_thread(call):
+    """What `call` returns when run on a database connection of its own."""
+    result = []
+
+    def run():
+        try:
+            result.append(call())
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    return result[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_json_export_of_a_session_deleted_mid_download_ends_after_the_messages_already_read(auth_client, user):
+    long_session(user, "s1", messages=300)
+    download = iter(auth_client.get("/api/sessions/s1/export").streaming_content)
+    first_chunk = next(download)
+    assert in_another_thread(lambda: bearer_client(user).delete("/api/sessions/s1").status_code) == 200
+    body = json.loads(first_chunk + b"".join(download))
+    assert [m["content"][:4] for m in body["messages"]] == [f"{i:04d}" for i in range(MESSAGE_CHUNK_ROWS)]
 
 
 def test_export_of_missing_session_is_404(auth_client):

@@ -206,5 +206,7 @@ def test_a_delete_purges_while_another_session_is_still_being_downloaded(written
     next(download)  # a slow client: it has the first chunk and has not asked for more
     deleting = delete_in_another_thread(written)
     deleting.join(timeout=5)
-    assert (deleting.is_alive(), deleting.status, traces_of(marker)) == (False, 200, [])
+    waited_for_the_download, traces = deleting.is_alive(), traces_of(marker)
     list(download)
+    deleting.join()
+    assert (waited_for_the_download, deleting.status, traces) == (False, 200, [])
