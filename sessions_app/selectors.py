@@ -88,18 +88,19 @@ def session_for_export(*, session: Session) -> tuple[Session, Iterator[Message]]
     )
     if now is None or now.newest_message_id is None:
         return now or session, iter(())
-    in_order = (
-        Message.objects.filter(session_id=session.pk, created_at__lte=now.newest_message_at)
-        .exclude(created_at=now.newest_message_at, id__gt=now.newest_message_id)
-        .order_by("created_at", "id")
-    )
-    return now, _in_chunks(in_order)
+    return now, _in_chunks(session, through=(now.newest_message_at, now.newest_message_id))
 
 
-def _in_chunks(in_order: QuerySet[Message]) -> Iterator[Message]:
+def _in_chunks(session: Session, through: tuple) -> Iterator[Message]:
+    in_order = Message.objects.filter(session_id=session.pk).order_by("created_at", "id")
     rest = in_order
     while chunk := list(rest[:MESSAGE_CHUNK_ROWS]):
-        yield from chunk
+        for message in chunk:
+            # Checked here, not in SQL: a bound on both sides of created_at made PostgreSQL
+            # expect a handful of rows and sort the rest of the session for every chunk.
+            if (message.created_at, message.id) > through:
+                return
+            yield message
         last = chunk[-1]
         del chunk  # so the next chunk's rows do not join this one's in memory
         rest = in_order.filter(created_at__gte=last.created_at).exclude(
