@@ -1192,7 +1192,7 @@ def delete_all_section(results: dict) -> list[str]:
             [
                 "Here the database chose to read the whole message table and join it to the owner's sessions, "
                 "so the one bare statement is slower than the service's batches of ids, each of which the "
-                "`(session_id, created_at)` index answers.",
+                "`(session_id, created_at, id)` index answers.",
                 "",
             ]
             if "Seq Scan on sessions_app_message" in plan
