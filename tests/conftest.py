@@ -1,7 +1,9 @@
+import threading
 from urllib.parse import quote
 
 import pytest
 from django.core.cache import cache, caches
+from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -65,3 +67,19 @@ def other_client(other_user):
 def path_segment(key: str, encoded: bool) -> str:
     """A session id as a client puts it in a URL: as it is, or percent-encoded."""
     return quote(key, safe="") if encoded else key
+
+
+class OnAnotherConnection(threading.Thread):
+    """Runs `call` in a thread of its own, so on a database connection of its own, and
+    keeps what it returns in `result`."""
+
+    def __init__(self, call):
+        super().__init__()
+        self.call = call
+        self.result = None
+
+    def run(self):
+        try:
+            self.result = self.call()
+        finally:
+            connection.close()

@@ -1,16 +1,14 @@
 """Listing, renaming, history, search and export: how PocketPaw's web client browses sessions."""
 import json
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from sessions_app.models import Message, Session
 from sessions_app.selectors import MESSAGE_CHUNK_ROWS
 
-from .conftest import bearer_client, path_segment
+from .conftest import OnAnotherConnection, bearer_client, path_segment
 from .factories import MessageFactory, SessionFactory, session_with_messages
 from .test_api_sessions import CHANNEL_KEYS
 
@@ -483,28 +481,15 @@ def test_json_export_ends_at_the_newest_message_when_the_download_began(auth_cli
     assert [m["content"][:4] for m in body["messages"]] == [f"{i:04d}" for i in range(300)]
 
 
-def in_another_thread(call):
-    """What `call` returns when run on a database connection of its own."""
-    result = []
-
-    def run():
-        try:
-            result.append(call())
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    return result[0]
-
-
 @pytest.mark.django_db(transaction=True)
 def test_json_export_of_a_session_deleted_mid_download_ends_after_the_messages_already_read(auth_client, user):
     long_session(user, "s1", messages=300)
     download = iter(auth_client.get("/api/sessions/s1/export").streaming_content)
     first_chunk = next(download)
-    assert in_another_thread(lambda: bearer_client(user).delete("/api/sessions/s1").status_code) == 200
+    deleting = OnAnotherConnection(lambda: bearer_client(user).delete("/api/sessions/s1").status_code)
+    deleting.start()
+    deleting.join()
+    assert deleting.result == 200
     body = json.loads(first_chunk + b"".join(download))
     assert [m["content"][:4] for m in body["messages"]] == [f"{i:04d}" for i in range(MESSAGE_CHUNK_ROWS)]
 

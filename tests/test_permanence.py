@@ -1,6 +1,5 @@
 """A deleted session leaves no byte of its text in any SQLite file, whichever path deleted it."""
 import sqlite3
-import threading
 import time
 import uuid
 from datetime import timedelta
@@ -16,7 +15,7 @@ from django.utils import timezone
 
 from sessions_app.models import Message, Session
 
-from .conftest import bearer_client
+from .conftest import OnAnotherConnection, bearer_client
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -142,21 +141,9 @@ class OlderSnapshotReader:
         self.connection.close()
 
 
-class DeleteInAnotherThread(threading.Thread):
-    def __init__(self, client):
-        super().__init__()
-        self.client = client
-        self.status = None
-
-    def run(self):
-        try:
-            self.status = self.client.delete("/api/sessions/telegram:42").status_code
-        finally:
-            connection.close()
-
-
-def delete_in_another_thread(client) -> DeleteInAnotherThread:
-    thread = DeleteInAnotherThread(client)
+def delete_in_another_thread(client) -> OnAnotherConnection:
+    """The delete's thread, started; its `result` is the answer's status."""
+    thread = OnAnotherConnection(lambda: client.delete("/api/sessions/telegram:42").status_code)
     thread.start()
     return thread
 
@@ -183,7 +170,7 @@ def test_delete_waiting_for_an_older_reader_holds_off_no_other_writer(written, o
         deleting.join()
     writer.close()
     other.refresh_from_db()
-    assert (deleting.status, other.title) == (200, "renamed")
+    assert (deleting.result, other.title) == (200, "renamed")
 
 
 def test_delete_purges_once_an_older_reader_finishes(written, marker):
@@ -195,7 +182,7 @@ def test_delete_purges_once_an_older_reader_finishes(written, marker):
         time.sleep(0.2)
         reader.finish()
         deleting.join()
-    assert (deleting.status, traces_of(marker)) == (200, [])
+    assert (deleting.result, traces_of(marker)) == (200, [])
     probe.close()
 
 
@@ -209,4 +196,4 @@ def test_a_delete_purges_while_another_session_is_still_being_downloaded(written
     waited_for_the_download, traces = deleting.is_alive(), traces_of(marker)
     list(download)
     deleting.join()
-    assert (waited_for_the_download, deleting.status, traces) == (False, 200, [])
+    assert (waited_for_the_download, deleting.result, traces) == (False, 200, [])
