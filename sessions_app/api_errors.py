@@ -3,9 +3,10 @@ import logging
 import sqlite3
 
 from django.db import OperationalError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.views import defaults
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .selectors import SessionNotFound
@@ -83,18 +84,23 @@ class DatabaseBusyMiddleware:
 def error_response(request, status_code: int, detail: str) -> HttpResponse:
     """An error answered before any view: JSON on the API's paths, plain text elsewhere."""
     if is_api_request(request):
-        return JsonResponse({"detail": detail}, status=status_code)
+        return _json_detail(detail, status_code)
     return HttpResponse(detail, status=status_code, content_type="text/plain; charset=utf-8")
+
+
+def _json_detail(detail: str, status_code: int) -> HttpResponse:
+    # Rendered by DRF's renderer, so these bodies are written like every view's.
+    return HttpResponse(JSONRenderer().render({"detail": detail}), status=status_code, content_type="application/json")
 
 
 def page_not_found(request, exception):
     if is_api_request(request):
-        return JsonResponse({"detail": "Not found."}, status=404)
+        return _json_detail("Not found.", 404)
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request):
     # Never a traceback or SQL in the body: the details go to the server log.
     if is_api_request(request):
-        return JsonResponse({"detail": "Internal server error."}, status=500)
+        return _json_detail("Internal server error.", 500)
     return defaults.server_error(request)

@@ -293,6 +293,11 @@ def test_append_refuses_content_over_the_limit(auth_client, user, settings):
     assert response.status_code == 400
 
 
+def test_unknown_api_path_404_is_written_like_every_view_s_json(auth_client):
+    # Compact, as DRF writes b'{"detail":"Session not found"}'.
+    assert auth_client.get("/api/nothing-here").content == b'{"detail":"Not found."}'
+
+
 def test_unknown_api_path_is_json_404(auth_client):
     response = auth_client.get("/api/nothing-here")
     assert response.status_code == 404

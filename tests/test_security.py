@@ -318,6 +318,13 @@ def test_a_body_over_the_default_limit_is_a_json_413(auth_client, user):
     assert response.json() == {"detail": "The request body is larger than the limit of 1048576 bytes."}
 
 
+def test_a_413_body_is_written_like_every_view_s_json(auth_client, user, settings):
+    settings.API_MAX_BODY_BYTES = 10
+    response = auth_client.post("/api/sessions", {"title": "x" * 100}, format="json")
+    assert response.content == b'{"detail":"The request body is larger than the limit of 10 bytes."}'
+    assert response["Content-Type"] == "application/json"
+
+
 def test_a_body_over_the_limit_on_the_admin_is_413(client, db):
     response = client.post("/admin/login/", {"username": "x" * (1024 * 1024)})
     assert response.status_code == 413
