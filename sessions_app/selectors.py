@@ -147,6 +147,11 @@ def sessions_with_keys(*, keys: list[str], owner_username: str | None = None) ->
     return sessions.order_by("key", "owner__username")
 
 
+def sessions_with_pks(*, pks: list[int]) -> QuerySet[Session]:
+    """These sessions, listed as sessions_with_keys lists them."""
+    return Session.objects.filter(pk__in=pks).select_related("owner").order_by("key", "owner__username")
+
+
 def sessions_idle_since(*, cutoff, owner_username: str | None = None) -> QuerySet[Session]:
     """Sessions with no activity since `cutoff`: what a retention policy deletes."""
     sessions = Session.objects.filter(updated_at__lt=cutoff).select_related("owner")

@@ -138,6 +138,33 @@ def test_an_id_not_owned_by_user_counts_as_missing(user, other_user):
     assert Session.objects.exists()
 
 
+def test_a_session_given_the_same_id_while_the_prompt_waits_is_not_deleted(user, other_user):
+    SessionFactory(owner=user, key="s1")
+
+    def another_user_creates_s1_then_answer_yes(prompt):
+        SessionFactory(owner=other_user, key="s1")
+        return "yes"
+
+    with mock.patch("builtins.input", side_effect=another_user_creates_s1_then_answer_yes):
+        call_command("delete_session", "s1", stdout=StringIO())
+    assert list(Session.objects.values_list("owner__username", "key")) == [("bob", "s1")]
+
+
+def test_a_listed_session_deleted_while_the_prompt_waits_is_reported(user):
+    SessionFactory(owner=user, key="s1")
+    SessionFactory(owner=user, key="s2")
+
+    def s1_is_deleted_then_answer_yes(prompt):
+        Session.objects.filter(key="s1").delete()
+        return "yes"
+
+    stdout = StringIO()
+    with mock.patch("builtins.input", side_effect=s1_is_deleted_then_answer_yes):
+        call_command("delete_session", "s1", "s2", stdout=stdout)
+    assert "Deleted 1 session(s)" in stdout.getvalue()
+    assert "1 of the 2 session(s) selected no longer matched" in stdout.getvalue()
+
+
 def test_repeated_ids_are_deleted_once(user):
     SessionFactory(owner=user, key="s1")
     output, _ = run("s1", "s1", "--noinput")

@@ -104,8 +104,12 @@ class Command(BaseCommand):
             via = DeletionRecord.Via.RETENTION
         elif session_ids:
             keys = list(dict.fromkeys(session_ids))
-            selected = selectors.sessions_with_keys(keys=keys, owner_username=user)
-            self._refuse_missing_or_ambiguous(keys, selected, owner_username=user)
+            found = selectors.sessions_with_keys(keys=keys, owner_username=user)
+            checked_pks = self._refuse_missing_or_ambiguous(keys, found, owner_username=user)
+            # Pinned to the rows just checked, which are the ones listed and confirmed:
+            # a session given one of these ids meanwhile (another user's, or one deleted
+            # and made again) was never shown to the operator.
+            selected = selectors.sessions_with_pks(pks=checked_pks)
             via = DeletionRecord.Via.COMMAND
         else:
             raise CommandError("Name at least one SESSION_ID, or pass --older-than DAYS or --retention.")
@@ -143,6 +147,12 @@ class Command(BaseCommand):
                     f"Deleted {result.sessions} session(s) and {result.messages} message(s)."
                 )
             )
+        vanished = totals["sessions"] - result.sessions
+        if vanished > 0 and verbosity >= 1:
+            self.stdout.write(
+                f"{vanished} of the {totals['sessions']} session(s) selected no longer matched when "
+                "the delete ran (deleted meanwhile or, for an age selection, active again), and were left alone."
+            )
 
     def _idle_cutoff(self, days: int, source: str):
         if days < 1:
@@ -152,10 +162,13 @@ class Command(BaseCommand):
         except OverflowError:
             raise CommandError(f"{source} of {days} days reaches back before the calendar starts.") from None
 
-    def _refuse_missing_or_ambiguous(self, keys, selected, *, owner_username):
+    def _refuse_missing_or_ambiguous(self, keys, found, *, owner_username) -> list[int]:
+        """The primary keys of the sessions found, when each id names exactly one."""
         owners_by_key: dict[str, list[str]] = {}
-        for key, owner_username_of_key in selected.values_list("key", "owner__username"):
+        pks = []
+        for pk, key, owner_username_of_key in found.values_list("pk", "key", "owner__username"):
             owners_by_key.setdefault(key, []).append(owner_username_of_key)
+            pks.append(pk)
         missing = [key for key in keys if key not in owners_by_key]
         if missing:
             whose = f" for user {owner_username!r}" if owner_username else ""
@@ -170,6 +183,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Ambiguous session id(s): {details}. Pass --user to choose. Nothing was deleted."
             )
+        return pks
 
     def _describe(self, selected, totals, *, dry_run):
         self.stdout.write(
