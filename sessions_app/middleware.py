@@ -34,9 +34,10 @@ class RequestLogMiddleware:
 class RequestBodyLimitMiddleware:
     """Refuses a request body by its headers, before anything reads it.
 
-    Over API_MAX_BODY_BYTES: 413. Chunked, with no Content-Length: 411, because Django
-    reads only Content-Length bytes and would see an empty body, so a create would
-    silently use defaults instead of what the client sent.
+    Over API_MAX_BODY_BYTES: 413. Chunked, with no Content-Length: 411, and a
+    Content-Length that is no number of bytes: 400, because in both cases Django would
+    read an empty body, so a create would silently use defaults instead of what the
+    client sent.
     """
 
     def __init__(self, get_response):
@@ -48,13 +49,14 @@ class RequestBodyLimitMiddleware:
             return error_response(
                 request, 411, "Send the body with a Content-Length header; chunked bodies are not accepted."
             )
-        limit = settings.API_MAX_BODY_BYTES
         try:
-            too_large = int(length or 0) > limit
+            declared = int(length or 0)
         except ValueError:
-            # Django reads a malformed length as no body; so does the API.
-            too_large = False
-        if too_large:
+            declared = -1
+        if declared < 0:
+            return error_response(request, 400, "The Content-Length header must be a whole number of bytes.")
+        limit = settings.API_MAX_BODY_BYTES
+        if declared > limit:
             return error_response(request, 413, f"The request body is larger than the limit of {limit} bytes.")
         return self.get_response(request)
 

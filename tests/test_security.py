@@ -330,13 +330,15 @@ def test_a_body_over_the_limit_on_the_admin_is_413(client, db):
     assert response.status_code == 413
 
 
-def test_a_malformed_content_length_is_read_as_no_body_not_as_too_large(auth_client, user):
-    SessionFactory(owner=user, key="s1")
+@pytest.mark.parametrize("length", ["abc", "-1", "1e3"])
+def test_a_malformed_content_length_is_400_and_creates_nothing(auth_client, user, length):
+    # Django would read the body as empty: the session would be made with defaults.
     response = auth_client.generic(
-        "POST", "/api/sessions/s1/messages", "", content_type="application/json", CONTENT_LENGTH="abc"
+        "POST", "/api/sessions", '{"id": "s1"}', content_type="application/json", CONTENT_LENGTH=length
     )
     assert response.status_code == 400
-    assert "role" in response.json()
+    assert response.json() == {"detail": "The Content-Length header must be a whole number of bytes."}
+    assert not Session.objects.exists()
 
 
 def test_a_chunked_body_without_a_length_is_411_and_creates_nothing(auth_client, user):
