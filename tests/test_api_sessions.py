@@ -253,6 +253,14 @@ def test_append_with_metadata_a_database_cannot_store_is_400_and_writes_nothing(
     assert (session.message_count, Message.objects.count()) == (0, 0)
 
 
+def test_a_whole_number_beyond_a_float_in_metadata_is_kept_digit_for_digit(auth_client, user):
+    SessionFactory(owner=user, key="s1")
+    big = 10**400 + 1
+    body = '{"role": "user", "content": "hi", "metadata": {"a": %d}}' % big
+    auth_client.generic("POST", "/api/sessions/s1/messages", body, content_type="application/json")
+    assert auth_client.get("/api/sessions/s1/history").json()[0]["metadata"] == {"a": big}
+
+
 def test_append_with_metadata_nested_too_deeply_is_400_and_writes_nothing(auth_client, user):
     session = SessionFactory(owner=user, key="s1")
     # Deep enough to have raised RecursionError when saved; shallow enough to parse.
