@@ -58,6 +58,13 @@ def test_verify_refuses_a_revoked_refresh_token_with_401(api_client, user):
     assert response.status_code == 401
 
 
+def test_logging_out_twice_with_one_refresh_token_is_401_the_second_time(api_client, user):
+    refresh = login(api_client)["refresh"]
+    api_client.post("/api/auth/logout", {"refresh": refresh}, format="json")
+    response = api_client.post("/api/auth/logout", {"refresh": refresh}, format="json")
+    assert (response.status_code, response.json()["code"]) == (401, "token_not_valid")
+
+
 def test_logout_with_a_garbage_token_is_401(api_client, user):
     assert api_client.post("/api/auth/logout", {"refresh": "garbage"}, format="json").status_code == 401
 
