@@ -187,6 +187,7 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0),
     "EXCEPTION_HANDLER": "sessions_app.api_errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_METADATA_CLASS": "sessions_app.schema.RouteMetadata",
 }
 
 SIMPLE_JWT = {

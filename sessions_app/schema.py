@@ -1,4 +1,5 @@
-"""Hooks that shape the generated OpenAPI schema."""
+"""Hooks that shape the generated OpenAPI schema, and what OPTIONS says beside it."""
+from rest_framework.metadata import SimpleMetadata
 
 
 def only_unversioned_paths(endpoints, **kwargs):
@@ -77,3 +78,13 @@ def document_common_responses(result, **kwargs):
                 responses.setdefault("413", TOO_LARGE)
             responses.setdefault("503", DATABASE_BUSY)
     return result
+
+
+class RouteMetadata(SimpleMetadata):
+    """OPTIONS names a route and what it parses and renders, and leaves its input to the
+    OpenAPI schema: DRF's own list of fields comes from each view's default serializer,
+    which for most actions here is not what they read (a message append listed a
+    session's fields, with `id` required)."""
+
+    def determine_actions(self, request, view):
+        return {}

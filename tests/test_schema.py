@@ -92,3 +92,15 @@ def test_the_schema_route_ignores_a_version_parameter(api_client, db, version):
 
 def test_options_on_the_docs_page_is_405(api_client, db):
     assert api_client.options("/api/docs").status_code == 405
+
+
+def test_options_names_the_route_and_leaves_its_input_fields_to_the_schema(auth_client):
+    # DRF listed the session serializer's fields, `id` required, for a message append.
+    response = auth_client.options("/api/sessions/s1/messages")
+    assert response.status_code == 200
+    assert response.json() == {
+        "name": "Messages",
+        "description": "",
+        "renders": ["application/json"],
+        "parses": ["application/json"],
+    }
