@@ -270,6 +270,13 @@ def test_an_argument_that_is_not_utf8_is_refused_with_a_message(user, args):
     assert Session.objects.exists()
 
 
+def test_an_empty_id_is_refused_with_a_message_and_nothing_is_deleted(user):
+    SessionFactory(owner=user, key="s1")
+    with pytest.raises(CommandError, match="a session id cannot be empty"):
+        run("s1", "", "--noinput")
+    assert Session.objects.exists()
+
+
 def test_no_ids_and_no_age_is_an_error():
     with pytest.raises(CommandError, match="SESSION_ID"):
         run("--noinput")

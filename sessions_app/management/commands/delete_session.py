@@ -37,6 +37,13 @@ def _utf8_argument(value: str) -> str:
     return value
 
 
+def _session_id_argument(value: str) -> str:
+    value = _utf8_argument(value)
+    if not value:
+        raise argparse.ArgumentTypeError("a session id cannot be empty")
+    return value
+
+
 def _operator_name() -> str:
     """Who ran the command, for the audit record: the login of the shell or cron job."""
     try:
@@ -52,7 +59,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("session_ids", nargs="*", metavar="SESSION_ID", type=_utf8_argument)
+        parser.add_argument("session_ids", nargs="*", metavar="SESSION_ID", type=_session_id_argument)
         parser.add_argument(
             "--user",
             metavar="USERNAME",
