@@ -188,6 +188,11 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "sessions_app.api_errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_METADATA_CLASS": "sessions_app.schema.RouteMetadata",
+    # Every route but the schema renders JSON alone, so DRF's `?format=` renderer override
+    # could only turn a request into a 404 (a DELETE with ?format=xml said "Not found." and
+    # kept the session). The export reads `format` as its file format; the schema view
+    # reads it itself (sessions_app.schema.SchemaFormatNegotiation).
+    "URL_FORMAT_OVERRIDE": None,
 }
 
 SIMPLE_JWT = {

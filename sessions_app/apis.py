@@ -72,8 +72,8 @@ def _history_response(session, limit: int) -> Response:
     return Response(MessageSerializer(messages, many=True).data)
 
 
-class IgnoreFormatOverride(DefaultContentNegotiation):
-    """For the export, `?format=` names the file format, not DRF's renderer."""
+class IgnoreAcceptHeader(DefaultContentNegotiation):
+    """The export's content type is the file format `?format=` names, whatever Accept says."""
 
     def select_renderer(self, request, renderers, format_suffix=None):
         return renderers[0], renderers[0].media_type
@@ -237,7 +237,7 @@ class SessionViewSet(viewsets.GenericViewSet):
             404: NOT_FOUND,
         },
     )
-    @action(detail=True, methods=["get"], content_negotiation_class=IgnoreFormatOverride)
+    @action(detail=True, methods=["get"], content_negotiation_class=IgnoreAcceptHeader)
     def export(self, request, session_id=None):
         session = self.get_object()
         file_format = _query(ExportQuerySerializer, request)["format"]

@@ -1,5 +1,6 @@
 """Hooks that shape the generated OpenAPI schema, and what OPTIONS says beside it."""
 from rest_framework.metadata import SimpleMetadata
+from rest_framework.negotiation import DefaultContentNegotiation
 
 
 def only_unversioned_paths(endpoints, **kwargs):
@@ -88,3 +89,10 @@ class RouteMetadata(SimpleMetadata):
 
     def determine_actions(self, request, view):
         return {}
+
+
+class SchemaFormatNegotiation(DefaultContentNegotiation):
+    """The schema, alone among the routes, renders YAML or JSON, chosen by `?format=`."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return super().select_renderer(request, renderers, format_suffix or request.query_params.get("format"))

@@ -13,6 +13,7 @@ from .apis import (
     TokenRefreshView,
     TokenVerifyView,
 )
+from .schema import SchemaFormatNegotiation
 
 router = SimpleRouter()
 # Clients call routes with and without the slash; either must answer, never redirect.
@@ -31,7 +32,9 @@ urlpatterns = [
     # would put unchecked into a response header (a 500 for a newline or NUL in it).
     re_path(
         r"^schema/?$",
-        SpectacularAPIView.as_view(api_version=settings.SPECTACULAR_SETTINGS["VERSION"]),
+        SpectacularAPIView.as_view(
+            api_version=settings.SPECTACULAR_SETTINGS["VERSION"], content_negotiation_class=SchemaFormatNegotiation
+        ),
         name="schema",
     ),
     # No OPTIONS description: DRF would render it through the page's HTML renderer, a 500.

@@ -88,3 +88,11 @@ def test_delete_works_for_every_channel_key(auth_client, user, key, encoded):
 def test_delete_answers_with_slash_and_under_v1(auth_client, user, path):
     SessionFactory(owner=user, key="s1")
     assert auth_client.delete(path).status_code == 200
+
+
+def test_a_format_parameter_does_not_stop_a_delete(auth_client, user):
+    # DRF's renderer override answered 404 "Not found." and kept the session.
+    SessionFactory(owner=user, key="s1")
+    response = auth_client.delete("/api/sessions/s1?format=xml")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+    assert not Session.objects.exists()

@@ -104,3 +104,11 @@ def test_options_names_the_route_and_leaves_its_input_fields_to_the_schema(auth_
         "renders": ["application/json"],
         "parses": ["application/json"],
     }
+
+
+@pytest.mark.parametrize(
+    "schema_format, content_type", [("json", "application/vnd.oai.openapi+json"), ("yaml", "application/vnd.oai.openapi")]
+)
+def test_the_schema_is_served_in_the_format_asked_for(api_client, db, schema_format, content_type):
+    response = api_client.get("/api/schema", {"format": schema_format})
+    assert response["Content-Type"].split(";")[0] == content_type
