@@ -234,6 +234,9 @@ API_THROTTLE_RATES = {
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1024 * 1024)
 # Django's own limit, which would answer an HTML 400, kept from refusing what the API takes.
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+# The admin's "delete selected" confirmation posts a field per object: room for
+# sessions_app.admin_site.DELETE_SELECTED_LIMIT of them and the form's own fields.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_010
 
 # Browser clients such as PocketPaw's web dashboard on another origin; none by default.
 CORS_ALLOWED_ORIGINS = env_list("DJANGO_CORS_ALLOWED_ORIGINS", [])

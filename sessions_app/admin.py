@@ -17,6 +17,8 @@ from .selectors import SessionNotFound
 
 RECENT_MESSAGES_SHOWN = 50
 RECENT_MESSAGE_CHARACTERS = 500
+# A delete confirmation names this many of the objects it deletes, and counts the rest.
+DELETION_NAMES_SHOWN = 100
 
 
 class NoAddOrChangeMixin:
@@ -55,7 +57,10 @@ def deletion_summary(model_admin, request, objs, *, sessions: int, messages: int
         perms_needed.add(model_admin.model._meta.verbose_name)
     if sessions and not model_admin.admin_site.get_model_admin(Session).has_delete_permission(request):
         perms_needed.add(Session._meta.verbose_name)
-    return [str(obj) for obj in objs], model_count, perms_needed, []
+    names = [str(obj) for obj in objs[:DELETION_NAMES_SHOWN]]
+    if len(objs) > DELETION_NAMES_SHOWN:
+        names.append(f"… and {len(objs) - DELETION_NAMES_SHOWN:,} more")
+    return names, model_count, perms_needed, []
 
 
 @admin.register(Session)

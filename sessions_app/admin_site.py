@@ -14,6 +14,7 @@ from contextlib import contextmanager, nullcontext
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import actions as django_actions
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
@@ -25,6 +26,11 @@ from django.http import Http404
 from django.urls import path
 
 logger = logging.getLogger(__name__)
+
+# "Delete selected" confirms on a page whose form posts back one field per object, and
+# Django answers a bare 400 to more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS (settings.py),
+# which leaves room for this many objects and the form's own fields.
+DELETE_SELECTED_LIMIT = 10_000
 
 # How SQLite and the drivers word their refusal of a query built from what the URL asked,
 # as opposed to a fault of the database itself (a missing table, a disk error), which
@@ -152,7 +158,27 @@ def view_on_site(request, content_type_id, object_id):
         raise Http404("No such object.") from None
 
 
+@admin.action(permissions=["delete"], description=django_actions.delete_selected.short_description)
+def delete_selected(modeladmin, request, queryset):
+    """Django's, refusing up front a selection larger than its confirmation can post back."""
+    selected = queryset.count()
+    if selected > DELETE_SELECTED_LIMIT:
+        modeladmin.message_user(
+            request,
+            f"{selected:,} {modeladmin.model._meta.verbose_name_plural} are selected, and the admin deletes "
+            f"at most {DELETE_SELECTED_LIMIT:,} at once: nothing was deleted. Narrow the selection with the "
+            "filters or the search (for sessions by age, `manage.py delete_session --older-than DAYS`).",
+            messages.ERROR,
+        )
+        return None
+    return django_actions.delete_selected(modeladmin, request, queryset)
+
+
 class AdminSite(admin.AdminSite):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_action(delete_selected)
+
     def register(self, model_or_iterable, admin_class=None, **options):
         admin_class = admin_class or admin.ModelAdmin
         if not issubclass(admin_class, ForgedInputMixin):

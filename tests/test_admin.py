@@ -1,11 +1,14 @@
 """Operators in the Django admin: browse sessions, delete through the service."""
+import re
 import sqlite3
 from unittest import mock
+from urllib.parse import urlencode
 
 import pytest
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.contrib.admin.views.main import ChangeList
+from django.contrib.messages import get_messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
@@ -18,7 +21,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from sessions_app import services
 from sessions_app.admin import SessionAdmin
-from sessions_app.admin_site import AdminSite, LookupCheckedChangeListMixin
+from sessions_app import admin_site
+from sessions_app.admin_site import DELETE_SELECTED_LIMIT, AdminSite, LookupCheckedChangeListMixin
 from sessions_app.models import Message, Session
 
 from .factories import MessageFactory, SessionFactory, session_with_messages
@@ -151,6 +155,49 @@ def test_admin_bulk_delete_removes_selected_sessions_and_their_messages(admin_cl
     assert response.status_code == 302
     assert list(Session.objects.all()) == [kept]
     assert Message.objects.count() == 3
+
+
+def select_all_and_delete(client):
+    """What an operator does: tick a box, "Select all", choose "Delete selected"."""
+    first = Session.objects.order_by("pk").first()
+    return client.post(
+        CHANGELIST, {"action": "delete_selected", "select_across": "1", "index": "0", "_selected_action": [first.pk]}
+    )
+
+
+def test_a_confirmed_delete_of_as_many_sessions_as_the_admin_allows_deletes_them_all(admin_client, user):
+    # Django refuses a form of more than DATA_UPLOAD_MAX_NUMBER_FIELDS fields, and the
+    # confirmation posts one per session: at its default, 998 sessions answered a bare 400.
+    Session.objects.bulk_create(Session(owner=user, key=f"s{i}") for i in range(DELETE_SELECTED_LIMIT))
+    page = select_all_and_delete(admin_client).content.decode()
+    [form] = [form for form in re.findall(r"<form.*?</form>", page, re.S) if 'name="post"' in form]
+    posted_back = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form)
+    assert len(posted_back) == DELETE_SELECTED_LIMIT + 3  # and the CSRF token, "action", "post"
+    response = admin_client.post(CHANGELIST, urlencode(posted_back), content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 302
+    assert not Session.objects.exists()
+
+
+def test_a_selection_over_the_admin_s_limit_is_refused_with_a_message_and_deletes_nothing(
+    admin_client, user, monkeypatch
+):
+    monkeypatch.setattr(admin_site, "DELETE_SELECTED_LIMIT", 2)
+    for key in ["a", "b", "c"]:
+        SessionFactory(owner=user, key=key)
+    response = select_all_and_delete(admin_client)
+    assert response.status_code == 302
+    shown = [str(m) for m in get_messages(response.wsgi_request)]
+    assert any("3 sessions are selected, and the admin deletes at most 2 at once" in m for m in shown)
+    assert Session.objects.count() == 3
+
+
+def test_a_delete_confirmation_names_the_first_100_sessions_and_counts_the_rest(admin_client, user):
+    chosen = [SessionFactory(owner=user, key=f"s{i:03}") for i in range(105)]
+    response = admin_client.post(
+        CHANGELIST, {"action": "delete_selected", "_selected_action": [s.pk for s in chosen]}
+    )
+    [names] = response.context["deletable_objects"]
+    assert (len(names), names[-1]) == (101, "… and 5 more")
 
 
 NOT_IDS = ["abc", "1.5", "99999999999999999999999"]
