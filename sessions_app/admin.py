@@ -154,9 +154,16 @@ class MessageAdmin(ViewOnlyMixin, admin.ModelAdmin):
     list_filter = ["role"]
     list_select_related = ["session"]
     raw_id_fields = ["session"]
-    ordering = ["-created_at", "-id"]
+    ordering = ["-id"]
     # Counting every message on each page load is the slow part of a big table.
     show_full_result_count = False
+
+    def get_ordering(self, request):
+        # One session's messages come off its index in time order; across sessions only
+        # the primary key is in order without sorting the whole table (0.4 s for 130,000).
+        if "session__id__exact" in request.GET:
+            return ["-created_at", "-id"]
+        return super().get_ordering(request)
 
 
 
@@ -167,7 +174,9 @@ class DeletionRecordAdmin(ViewOnlyMixin, admin.ModelAdmin):
     list_display = ["deleted_at", "session_key", "owner_username", "actor_username", "via", "message_count"]
     list_filter = ["via", "deleted_at"]
     search_fields = ["session_key", "owner_username", "actor_username"]
-    date_hierarchy = "deleted_at"
+    # No date_hierarchy: its links come from every record's date, a scan of the whole table
+    # per page load (on SQLite through a Python function, 5 µs a record); the deleted_at
+    # filter above narrows by date from the index.
     ordering = ["-deleted_at", "-id"]
 
 

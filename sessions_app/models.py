@@ -125,9 +125,11 @@ class DeletionRecord(models.Model):
     deleted_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        # Ending in id, the order both lists read in: one bulk delete or retention sweep
+        # gives thousands of records the same deleted_at, which the page would sort.
         indexes = [
-            models.Index(fields=["owner_id", "-deleted_at"], name="deletion_owner_recent_idx"),
-            models.Index(fields=["-deleted_at"], name="deletion_recent_idx"),
+            models.Index(fields=["owner_id", "-deleted_at", "-id"], name="deletion_owner_recent_idx"),
+            models.Index(fields=["-deleted_at", "-id"], name="deletion_recent_idx"),
         ]
 
     def __str__(self) -> str:

@@ -83,3 +83,16 @@ class OnAnotherConnection(threading.Thread):
             self.result = self.call()
         finally:
             connection.close()
+
+
+def statements_that_sort(captured_queries) -> list[str]:
+    """The SELECTs among these whose SQLite plan sorts rows in a temporary B-tree instead of
+    reading them in an index's order: a cost that grows with the table on every page."""
+    sorting = []
+    with connection.cursor() as cursor:
+        for query in captured_queries:
+            if query["sql"].startswith("SELECT"):
+                cursor.execute("EXPLAIN QUERY PLAN " + query["sql"])
+                if any("USE TEMP B-TREE" in row[-1] for row in cursor.fetchall()):
+                    sorting.append(query["sql"])
+    return sorting
