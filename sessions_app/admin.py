@@ -70,7 +70,8 @@ class SessionAdmin(NoAddOrChangeMixin, admin.ModelAdmin):
 
     list_display = ["key", "title", "owner", "channel", "message_count", "last_activity"]
     list_filter = ["channel"]
-    search_fields = ["key", "title"]
+    # The owner by whole username, in any case: a part of one would match too many.
+    search_fields = ["key", "title", "=owner__username"]
     list_select_related = ["owner"]
     raw_id_fields = ["owner"]
     ordering = ["-updated_at"]

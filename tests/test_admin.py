@@ -60,6 +60,13 @@ def test_changelist_search_matches_id_and_title(admin_client, user):
     assert response.context["cl"].result_count == 2
 
 
+def test_changelist_search_by_a_username_finds_that_owners_sessions(admin_client, user, other_user):
+    SessionFactory(owner=user, key="hers")
+    SessionFactory(owner=other_user, key="his")
+    response = admin_client.get(CHANGELIST, {"q": "Alice"})
+    assert [s.key for s in response.context["cl"].result_list] == ["hers"]
+
+
 def test_changelist_filters_by_channel(admin_client, user):
     SessionFactory(owner=user, channel="telegram")
     SessionFactory(owner=user, channel="web")
