@@ -8,5 +8,6 @@ urlpatterns = [
     path("api/v1/", include(("sessions_app.urls", "sessions_app"), namespace="v1")),
 ]
 
+handler400 = "sessions_app.api_errors.bad_request"
 handler404 = "sessions_app.api_errors.page_not_found"
 handler500 = "sessions_app.api_errors.server_error"

@@ -93,6 +93,14 @@ def _json_detail(detail: str, status_code: int) -> HttpResponse:
     return HttpResponse(JSONRenderer().render({"detail": detail}), status=status_code, content_type="application/json")
 
 
+def bad_request(request, exception):
+    # What Django itself refuses before any view (a Host not in ALLOWED_HOSTS, too many
+    # query parameters); the reason goes to the security log, not to the client.
+    if is_api_request(request):
+        return _json_detail("Bad request.", 400)
+    return defaults.bad_request(request, exception)
+
+
 def page_not_found(request, exception):
     if is_api_request(request):
         return _json_detail("Not found.", 404)

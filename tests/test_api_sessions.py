@@ -306,6 +306,16 @@ def test_unknown_api_path_404_is_written_like_every_view_s_json(auth_client):
     assert auth_client.get("/api/nothing-here").content == b'{"detail":"Not found."}'
 
 
+def test_a_host_not_allowed_gets_a_json_400_on_the_api(api_client, db):
+    response = api_client.get("/api/health", HTTP_HOST="evil.example")
+    assert (response.status_code, response.content) == (400, b'{"detail":"Bad request."}')
+
+
+def test_a_host_not_allowed_gets_djangos_400_page_outside_the_api(client, db):
+    response = client.get("/admin/login/", HTTP_HOST="evil.example")
+    assert (response.status_code, response["Content-Type"]) == (400, "text/html; charset=utf-8")
+
+
 def test_unknown_api_path_is_json_404(auth_client):
     response = auth_client.get("/api/nothing-here")
     assert response.status_code == 404
