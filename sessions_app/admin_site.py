@@ -13,6 +13,7 @@ import logging
 from contextlib import contextmanager, nullcontext
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import actions as django_actions
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -31,6 +32,15 @@ logger = logging.getLogger(__name__)
 # Django answers a bare 400 to more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS (settings.py),
 # which leaves room for this many objects and the form's own fields.
 DELETE_SELECTED_LIMIT = 10_000
+# The body limit (API_MAX_BODY_BYTES, which the admin has too) bounds them as well: an id
+# posts back as "_selected_action=<up to 19 digits>&", beside the CSRF token and the rest.
+BYTES_PER_POSTED_ID = 37
+BYTES_BESIDE_THE_IDS = 256
+
+
+def delete_selected_limit() -> int:
+    """How many objects "Delete selected" takes at once: as many as its confirmation can post back."""
+    return min(DELETE_SELECTED_LIMIT, (settings.API_MAX_BODY_BYTES - BYTES_BESIDE_THE_IDS) // BYTES_PER_POSTED_ID)
 
 # How SQLite and the drivers word their refusal of a query built from what the URL asked,
 # as opposed to a fault of the database itself (a missing table, a disk error), which
@@ -161,12 +171,12 @@ def view_on_site(request, content_type_id, object_id):
 @admin.action(permissions=["delete"], description=django_actions.delete_selected.short_description)
 def delete_selected(modeladmin, request, queryset):
     """Django's, refusing up front a selection larger than its confirmation can post back."""
-    selected = queryset.count()
-    if selected > DELETE_SELECTED_LIMIT:
+    selected, limit = queryset.count(), delete_selected_limit()
+    if selected > limit:
         modeladmin.message_user(
             request,
             f"{selected:,} {modeladmin.model._meta.verbose_name_plural} are selected, and the admin deletes "
-            f"at most {DELETE_SELECTED_LIMIT:,} at once: nothing was deleted. Narrow the selection with the "
+            f"at most {limit:,} at once: nothing was deleted. Narrow the selection with the "
             "filters or the search (for sessions by age, `manage.py delete_session --older-than DAYS`).",
             messages.ERROR,
         )

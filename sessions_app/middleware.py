@@ -37,7 +37,7 @@ class RequestBodyLimitMiddleware:
     Over API_MAX_BODY_BYTES: 413. Chunked, with no Content-Length: 411, and a
     Content-Length that is no number of bytes: 400, because in both cases Django would
     read an empty body, so a create would silently use defaults instead of what the
-    client sent.
+    client sent. (gunicorn refuses a malformed length itself; runserver passes it on.)
     """
 
     def __init__(self, get_response):

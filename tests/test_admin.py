@@ -186,10 +186,23 @@ def test_a_confirmed_delete_of_as_many_sessions_as_the_admin_allows_deletes_them
     assert not Session.objects.exists()
 
 
+def test_a_lower_body_limit_lowers_how_many_the_admin_deletes_at_once_to_what_can_be_posted_back(
+    admin_client, user, settings
+):
+    settings.API_MAX_BODY_BYTES = 20_000
+    limit = admin_site.delete_selected_limit()
+    Session.objects.bulk_create(Session(owner=user, key=f"s{i:019}", pk=10**18 + i) for i in range(limit))
+    page = select_all_and_delete(admin_client).content.decode()
+    [form] = [form for form in re.findall(r"<form.*?</form>", page, re.S) if 'name="post"' in form]
+    posted_back = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form)
+    response = admin_client.post(CHANGELIST, urlencode(posted_back), content_type="application/x-www-form-urlencoded")
+    assert (limit, response.status_code, Session.objects.exists()) == (533, 302, False)
+
+
 def test_a_selection_over_the_admin_s_limit_is_refused_with_a_message_and_deletes_nothing(
     admin_client, user, monkeypatch
 ):
-    monkeypatch.setattr(admin_site, "DELETE_SELECTED_LIMIT", 2)
+    monkeypatch.setattr(admin_site, "delete_selected_limit", lambda: 2)
     for key in ["a", "b", "c"]:
         SessionFactory(owner=user, key=key)
     response = select_all_and_delete(admin_client)
