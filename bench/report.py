@@ -403,7 +403,9 @@ def summary_rows(results: dict) -> list[list]:
         rows.append(
             [
                 "run",
-                f"the whole run, {'quick' if quick else 'default'} sizes (`make bench`, `make bench-postgres`)",
+                "the whole run, quick sizes (`make bench-quick`)"
+                if quick
+                else "the whole run, default sizes (`make bench`, `make bench-postgres`)",
                 f"{wall / 60:.1f} min",
                 "-",
                 "-",
