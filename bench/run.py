@@ -163,6 +163,9 @@ def bench_environment(database_url: str) -> dict:
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "bench-only-" + secrets.token_urlsafe(48),
         "DJANGO_ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
+        # A step's clients keep the token they were given; on a slow day a step outlasted the
+        # default 15 minutes and its requests got 401.
+        "JWT_ACCESS_MINUTES": "1440",
         # settings.API_THROTTLE_RATES: high enough that no request of the benchmark is throttled.
         "THROTTLE_USER": "1000000/second",
         "THROTTLE_LOGIN_ADDRESS": "1000000/second",
