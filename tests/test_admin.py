@@ -173,15 +173,24 @@ def select_all_and_delete(client):
     )
 
 
+def confirmation_fields(response) -> list[tuple[str, str]]:
+    """The hidden fields the confirmation page's "Yes, I'm sure" form posts back."""
+    page = response.content.decode()
+    [form] = [form for form in re.findall(r"<form.*?</form>", page, re.S) if 'name="post"' in form]
+    return re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form)
+
+
+def post_form(client, fields):
+    return client.post(CHANGELIST, urlencode(fields), content_type="application/x-www-form-urlencoded")
+
+
 def test_a_confirmed_delete_of_as_many_sessions_as_the_admin_allows_deletes_them_all(admin_client, user):
     # Django refuses a form of more than DATA_UPLOAD_MAX_NUMBER_FIELDS fields, and the
     # confirmation posts one per session: at its default, 998 sessions answered a bare 400.
     Session.objects.bulk_create(Session(owner=user, key=f"s{i}") for i in range(DELETE_SELECTED_LIMIT))
-    page = select_all_and_delete(admin_client).content.decode()
-    [form] = [form for form in re.findall(r"<form.*?</form>", page, re.S) if 'name="post"' in form]
-    posted_back = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form)
+    posted_back = confirmation_fields(select_all_and_delete(admin_client))
     assert len(posted_back) == DELETE_SELECTED_LIMIT + 3  # and the CSRF token, "action", "post"
-    response = admin_client.post(CHANGELIST, urlencode(posted_back), content_type="application/x-www-form-urlencoded")
+    response = post_form(admin_client, posted_back)
     assert response.status_code == 302
     assert not Session.objects.exists()
 
@@ -192,10 +201,7 @@ def test_a_lower_body_limit_lowers_how_many_the_admin_deletes_at_once_to_what_ca
     settings.API_MAX_BODY_BYTES = 20_000
     limit = admin_site.delete_selected_limit()
     Session.objects.bulk_create(Session(owner=user, key=f"s{i:019}", pk=10**18 + i) for i in range(limit))
-    page = select_all_and_delete(admin_client).content.decode()
-    [form] = [form for form in re.findall(r"<form.*?</form>", page, re.S) if 'name="post"' in form]
-    posted_back = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form)
-    response = admin_client.post(CHANGELIST, urlencode(posted_back), content_type="application/x-www-form-urlencoded")
+    response = post_form(admin_client, confirmation_fields(select_all_and_delete(admin_client)))
     assert (limit, response.status_code, Session.objects.exists()) == (533, 302, False)
 
 
