@@ -661,7 +661,10 @@ def data_section(results: dict) -> list[str]:
     lines = [
         "## Data",
         "",
-        f"Built through the ORM's bulk path (`bulk_create`, in transactions of about 20,000 rows). Messages are "
+        "Built through the ORM's bulk path (`bulk_create`, in transactions of about 20,000 rows). A trial that "
+        "needs another session of a size already built gets a copy of the first one's messages, made in the "
+        "database (`INSERT ... SELECT` from a side table no figure reads): the same rows through the same "
+        "indexes, without Python making each row (the rows marked as copies below). Messages are "
         f"{MIN_CHARS}-{MAX_CHARS} characters (uniform, mean about 420) of pseudo-English drawn from a fixed word list "
         f"with a fixed seed (`bench/corpus.py`), alternating user and assistant. The rare word `{RARE_WORD}` is in exactly "
         f"{RARE_HITS} sessions of each store, fewer than a search page, so finding them all means looking at every "
