@@ -53,7 +53,7 @@ SIZES = {
         "delete_ns": [1_000, 10_000, 100_000],
         "delete_trials": {1_000: 7, 10_000: 7, 100_000: 9},
         "store_delete_n": 100_000,
-        "store_trials": 5,
+        "store_trials": 9,
         "store_small": 1_000,
         "store_big": 100_000,
         "list_trials": 21,
