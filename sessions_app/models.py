@@ -55,7 +55,8 @@ class SessionTotal(models.Model):
     """How many sessions an owner has, so that the session list never counts them.
 
     Kept in step by the services in the same transaction as each create and
-    delete. An owner without a row is counted instead (selectors.py).
+    delete. An owner without a row is counted instead (selectors.py). Rows changed
+    around the services leave it wrong until `manage.py recount_sessions`.
     """
 
     owner = models.OneToOneField(

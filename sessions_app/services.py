@@ -10,8 +10,21 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, Exists, F, OuterRef, PositiveBigIntegerField, Q, QuerySet, Value, When
-from django.db.models.functions import Greatest
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    Model,
+    OuterRef,
+    PositiveBigIntegerField,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from .models import (
@@ -42,6 +55,14 @@ class SessionAlreadyExists(Exception):
 class DeletionResult:
     sessions: int
     messages: int
+
+
+@dataclass(frozen=True)
+class RecountResult:
+    totals_checked: int
+    totals_corrected: int
+    sessions_checked: int
+    message_counts_corrected: int
 
 
 def session_key_generate() -> str:
@@ -253,17 +274,29 @@ def session_totals_adjust(*, changes: Mapping[int, int]) -> None:
     Runs inside the caller's transaction, after its inserts or deletes. Bulk loads
     that bypass session_create call it too.
     """
+    # Totals are locked in owner order by every writer (and by counters_recount), so that
+    # two deletes across the same owners cannot each hold a total the other one needs.
+    changes = dict(sorted(changes.items()))
     decreases = [(owner_id, -change) for owner_id, change in changes.items() if change < 0]
     counter = PositiveBigIntegerField()
     for start in range(0, len(decreases), DELETE_BATCH_SIZE):
         batch = decreases[start : start + DELETE_BATCH_SIZE]
+        owner_ids = [owner_id for owner_id, _ in batch]
+        if len(batch) > 1:
+            # An UPDATE locks rows in whatever order its plan reads them.
+            list(
+                SessionTotal.objects.filter(owner_id__in=owner_ids)
+                .order_by("pk")
+                .select_for_update(no_key=True)
+                .values_list("pk", flat=True)
+            )
         decrease = Case(
             *(When(owner_id=owner_id, then=Value(n)) for owner_id, n in batch),
             default=Value(0),
             output_field=counter,
         )
         # Never below zero: a total that had drifted must not make a delete fail.
-        SessionTotal.objects.filter(owner_id__in=[owner_id for owner_id, _ in batch]).update(
+        SessionTotal.objects.filter(owner_id__in=owner_ids).update(
             sessions=Greatest(F("sessions") - decrease, Value(0), output_field=counter)
         )
     for owner_id, change in changes.items():
@@ -290,3 +323,44 @@ def _session_total_increase(owner_id: int, by: int) -> None:
     except IntegrityError:
         # A concurrent create made the row first; our sessions are not in it yet.
         SessionTotal.objects.filter(owner_id=owner_id).update(sessions=F("sessions") + by)
+
+
+def counters_recount() -> RecountResult:
+    """Correct every SessionTotal and Session.message_count that no longer matches the rows.
+
+    The services keep both in step; they drift only when sessions or messages are
+    written around them (raw SQL, a QuerySet.delete() in a shell). Owners without a
+    SessionTotal are counted by the list already and get none.
+    """
+    totals_checked, totals_corrected = _recount(SessionTotal, "sessions", counted=Session, by="owner_id")
+    sessions_checked, counts_corrected = _recount(Session, "message_count", counted=Message, by="session_id")
+    return RecountResult(totals_checked, totals_corrected, sessions_checked, counts_corrected)
+
+
+def _recount(model: type[Model], field: str, *, counted: type[Model], by: str) -> tuple[int, int]:
+    """Set `field` of every `model` row to how many `counted` rows point at it; (checked, corrected).
+
+    A batch of rows per transaction, set-based. Each batch locks its rows before it
+    counts, so a write in flight either committed first (and is in the count) or
+    waits and then adjusts the corrected value. Rows are locked in pk order, the
+    order every delete locks sessions and totals in, so the two cannot deadlock.
+    """
+    actual = Coalesce(
+        Subquery(
+            counted.objects.filter(**{by: OuterRef("pk")}).order_by().values(by).annotate(n=Count("*")).values("n")
+        ),
+        0,
+    )
+    checked = corrected = 0
+    after = None
+    while True:
+        with transaction.atomic():
+            page = model.objects.order_by("pk").select_for_update(no_key=True)
+            if after is not None:
+                page = page.filter(pk__gt=after)
+            pks = list(page.values_list("pk", flat=True)[:DELETE_BATCH_SIZE])
+            if not pks:
+                return checked, corrected
+            corrected += model.objects.filter(pk__in=pks).exclude(**{field: actual}).update(**{field: actual})
+        checked += len(pks)
+        after = pks[-1]

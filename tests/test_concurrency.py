@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 import requests
+from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -227,3 +228,87 @@ def test_appends_at_once_leave_the_list_in_step_with_the_history(api, monkeypatc
     history = api.request("GET", "/api/sessions/busy/history").json()
     # On SQLite the transaction alone queues the appends; on PostgreSQL the row lock does.
     assert (listed["updated_at"], listed["title"]) == (history[-1]["timestamp"], history[0]["content"])
+
+
+def test_a_recount_beside_creates_appends_and_deletes_leaves_every_counter_exact(api):
+    def recount():
+        try:
+            return services.counters_recount()
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    for round_ in range(ROUNDS):
+        SessionFactory(owner=api.owner, key=f"old_{round_}")
+        session_with_messages(owner=api.owner, key=f"busy_{round_}", count=3)
+        # Counters that drifted, so that the recount has rows to correct while the writes land.
+        SessionTotal.objects.filter(owner=api.owner).update(sessions=99)
+        Session.objects.filter(owner=api.owner).update(message_count=99)
+
+        _, *responses = all_at_once(
+            recount,
+            lambda: api.request("POST", "/api/sessions", json={"id": f"new_{round_}"}),
+            lambda: api.request(
+                "POST", f"/api/sessions/busy_{round_}/messages", json={"role": "user", "content": "hi"}
+            ),
+            lambda: api.request("DELETE", f"/api/sessions/old_{round_}"),
+        )
+
+        assert [r.status_code for r in responses] == [201, 201, 200], round_
+        listed = api.request("GET", "/api/sessions").json()
+        assert listed["total"] == Session.objects.filter(owner=api.owner).count(), round_
+        assert {item["id"]: item["message_count"] for item in listed["sessions"]} == {
+            session.key: session.messages.count() for session in Session.objects.filter(owner=api.owner)
+        }, round_
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite locks the whole database, not rows")
+def test_a_delete_across_owners_takes_their_totals_in_owner_order():
+    first_owner, second_owner = UserFactory(), UserFactory()
+    # The second owner's total is written first, so a plain UPDATE of both meets it first.
+    doomed = [services.session_create(owner=owner).pk for owner in (second_owner, first_owner)]
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_first_owners_total():
+        try:
+            with transaction.atomic():
+                SessionTotal.objects.select_for_update().get(owner=first_owner)
+                holding.set()
+                release.wait(TIMEOUT)
+        finally:
+            connections.close_all()
+
+    def delete_both():
+        try:
+            with transaction.atomic():
+                services.sessions_delete(sessions=Session.objects.filter(pk__in=doomed), via="retention")
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        holder = pool.submit(hold_the_first_owners_total)
+        assert holding.wait(TIMEOUT)
+        deleter = pool.submit(delete_both)
+        waited_for_a_lock = wait_for_a_blocked_query()
+        try:
+            with transaction.atomic():
+                # Free if the delete waits for the first owner's total before taking the second's.
+                SessionTotal.objects.select_for_update(nowait=True).get(owner=second_owner)
+            second_total_free = True
+        except DatabaseError:
+            second_total_free = False
+        release.set()
+        holder.result(TIMEOUT)
+        deleter.result(TIMEOUT)
+    assert (waited_for_a_lock, second_total_free) == (True, True)
+    assert not Session.objects.exists()
+
+
+def wait_for_a_blocked_query() -> bool:
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            if cursor.fetchone()[0]:
+                return True
+        time.sleep(0.01)
+    return False

@@ -1,0 +1,21 @@
+"""Correct the counters the session list shows, after rows were changed around the services.
+
+Each owner's session total (the list's `total`) and each session's `message_count`
+are kept in step by the services in the same transaction as every write. Rows
+written or deleted some other way (raw SQL, a QuerySet.delete() in a shell) leave
+them wrong until this command recounts them.
+"""
+from django.core.management.base import BaseCommand
+
+from sessions_app import services
+
+
+class Command(BaseCommand):
+    help = "Recount each owner's session total and each session's message count, and correct those that are wrong."
+
+    def handle(self, *args, **options):
+        result = services.counters_recount()
+        self.stdout.write(
+            f"Session totals: {result.totals_checked} checked, {result.totals_corrected} corrected.\n"
+            f"Message counts: {result.sessions_checked} checked, {result.message_counts_corrected} corrected."
+        )
