@@ -875,7 +875,33 @@ def store_section(results: dict) -> list[str]:
         f"lookups). Growing the store from {store['small_m']:,} to {store['big_m']:,} sessions took "
         f"{store['grow_seconds']:.0f} s.",
         "",
+        *store_plans(store),
     ]
+
+
+def store_plans(store: dict) -> list[str]:
+    """The bare DELETE's plan in each store (reports from before it was measured have none)."""
+    if "plan" not in store["small"]:
+        return []
+    lines = ["The database's plan for the bare `DELETE` of the session's messages:", ""]
+    for size in ("small", "big"):
+        lines += [
+            f"With {store[size + '_m']:,} other sessions:",
+            "",
+            "```",
+            store[size]["plan"],
+            "```",
+            "",
+        ]
+    if "Seq Scan" in store["small"]["plan"] and "Seq Scan" not in store["big"]["plan"]:
+        lines += [
+            "With few other sessions the session is most of the message table, so the planner reads the whole "
+            "table (including the space earlier trials freed, which VACUUM keeps for reuse) rather than the "
+            "index; with many, it reads only the session's rows through the index. The API's DELETE is planned "
+            "the same way, so both sides move alike between the stores.",
+            "",
+        ]
+    return lines
 
 
 def pocketpaw_section(results: dict) -> list[str]:

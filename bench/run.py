@@ -361,6 +361,7 @@ def api_delete_warmup(client, owner) -> None:
 
 def figure_store_size(ctx) -> None:
     """2. The same delete with a small and a big store of other sessions."""
+    from baseline import MESSAGES_OF_SESSION
     from dataset import after_bulk_load
 
     builder, sizes, results = ctx["builder"], ctx["sizes"], ctx["results"]
@@ -374,10 +375,15 @@ def figure_store_size(ctx) -> None:
         return session
 
     def measure():
-        return trials(
+        result = trials(
             {"api": (prepare, lambda s: api_delete(client, s)), "raw": (prepare, raw_delete)},
             sizes["store_trials"],
         )
+        # The plan depends on how much of the table the session is, so it is shown for each store.
+        session = prepare()
+        result["plan"] = explain_sql(MESSAGES_OF_SESSION, [session.pk])
+        raw_delete(session)
+        return result
 
     small_m, big_m = sizes["store_small"], sizes["store_big"]
     builder.sessions(owner, small_m, MESSAGES_PER_STORE_SESSION, label="main store", prefix="a", rare=set())
