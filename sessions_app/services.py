@@ -41,8 +41,9 @@ from .storage import purge_deleted_bytes
 from .text import HAS_WORDS_REGEX, one_line
 
 AUTO_TITLE_LENGTH = 80
-# Ids per DELETE statement: far below every backend's limit on bound parameters.
-DELETE_BATCH_SIZE = 500
+# Ids per statement (the DELETEs, the totals' UPDATE, the recount's): far below
+# every backend's limit on bound parameters.
+IDS_PER_STATEMENT = 500
 # Sessions a delete locks with one plain query; beyond it, rows per fetch of the rest.
 LOCK_FETCH_SIZE = 2_000
 
@@ -221,8 +222,8 @@ def sessions_delete(*, sessions: QuerySet[Session], via: str, actor: str = "") -
         deleted_per_owner[owner_id] += 1
     deleted_at = timezone.now()
     deleted_sessions = deleted_messages = 0
-    for start in range(0, len(locked_pks), DELETE_BATCH_SIZE):
-        batch_pks = locked_pks[start : start + DELETE_BATCH_SIZE].tolist()
+    for start in range(0, len(locked_pks), IDS_PER_STATEMENT):
+        batch_pks = locked_pks[start : start + IDS_PER_STATEMENT].tolist()
         _deletion_records_insert(session_pks=batch_pks, via=via, actor=actor, deleted_at=deleted_at)
         deleted_messages += Message.objects.filter(session_id__in=batch_pks)._raw_delete(
             Message.objects.db
@@ -279,8 +280,8 @@ def session_totals_adjust(*, changes: Mapping[int, int]) -> None:
     changes = dict(sorted(changes.items()))
     decreases = [(owner_id, -change) for owner_id, change in changes.items() if change < 0]
     counter = PositiveBigIntegerField()
-    for start in range(0, len(decreases), DELETE_BATCH_SIZE):
-        batch = decreases[start : start + DELETE_BATCH_SIZE]
+    for start in range(0, len(decreases), IDS_PER_STATEMENT):
+        batch = decreases[start : start + IDS_PER_STATEMENT]
         owner_ids = [owner_id for owner_id, _ in batch]
         if len(batch) > 1:
             # An UPDATE locks rows in whatever order its plan reads them.
@@ -358,7 +359,7 @@ def _recount(model: type[Model], field: str, *, counted: type[Model], by: str) -
             page = model.objects.order_by("pk").select_for_update(no_key=True)
             if after is not None:
                 page = page.filter(pk__gt=after)
-            pks = list(page.values_list("pk", flat=True)[:DELETE_BATCH_SIZE])
+            pks = list(page.values_list("pk", flat=True)[:IDS_PER_STATEMENT])
             if not pks:
                 return checked, corrected
             corrected += model.objects.filter(pk__in=pks).exclude(**{field: actual}).update(**{field: actual})

@@ -72,7 +72,7 @@ def test_counters_that_are_right_are_left_alone(user):
 
 
 def test_counters_past_one_batch_are_all_corrected(monkeypatch):
-    monkeypatch.setattr(services, "DELETE_BATCH_SIZE", 2)
+    monkeypatch.setattr(services, "IDS_PER_STATEMENT", 2)
     owners = UserFactory.create_batch(5)
     for owner in owners:
         SessionFactory(owner=owner)
@@ -86,7 +86,7 @@ def test_counters_past_one_batch_are_all_corrected(monkeypatch):
 
 
 def test_the_report_adds_up_every_batch(monkeypatch):
-    monkeypatch.setattr(services, "DELETE_BATCH_SIZE", 2)
+    monkeypatch.setattr(services, "IDS_PER_STATEMENT", 2)
     for owner in UserFactory.create_batch(5):
         SessionFactory(owner=owner)
     SessionTotal.objects.update(sessions=9)

@@ -46,12 +46,12 @@ def test_deleting_1000_messages_takes_as_few_queries_as_deleting_one(
 def test_deleting_a_batch_of_500_sessions_takes_as_few_queries_as_deleting_one(
     user, django_assert_num_queries
 ):
-    SessionFactory.create_batch(services.DELETE_BATCH_SIZE, owner=user)
+    SessionFactory.create_batch(services.IDS_PER_STATEMENT, owner=user)
     # The same statements as for one session: the audit records of the whole batch
     # are one INSERT ... SELECT, not one INSERT per slice of the driver's parameter limit.
     with django_assert_num_queries(7):
         services.sessions_delete(sessions=Session.objects.filter(owner=user), via="api")
-    assert DeletionRecord.objects.count() == services.DELETE_BATCH_SIZE
+    assert DeletionRecord.objects.count() == services.IDS_PER_STATEMENT
 
 
 def test_no_per_row_signal_receivers_on_messages():
@@ -69,9 +69,9 @@ def test_sessions_delete_removes_a_whole_queryset(user, other_user):
 
 
 def test_sessions_delete_spans_several_batches(user):
-    SessionFactory.create_batch(services.DELETE_BATCH_SIZE + 3, owner=user)
+    SessionFactory.create_batch(services.IDS_PER_STATEMENT + 3, owner=user)
     result = services.sessions_delete(sessions=Session.objects.all(), via="api")
-    assert result.sessions == services.DELETE_BATCH_SIZE + 3
+    assert result.sessions == services.IDS_PER_STATEMENT + 3
     assert not Session.objects.exists()
 
 

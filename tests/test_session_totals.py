@@ -60,7 +60,7 @@ def test_a_delete_across_owners_lowers_each_owners_own_total(user, other_user):
 
 
 def test_a_delete_across_more_owners_than_one_batch_lowers_every_total(monkeypatch):
-    monkeypatch.setattr(services, "DELETE_BATCH_SIZE", 2)
+    monkeypatch.setattr(services, "IDS_PER_STATEMENT", 2)
     owners = UserFactory.create_batch(5)
     for owner in owners:
         SessionFactory.create_batch(2, owner=owner)
