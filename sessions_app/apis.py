@@ -307,20 +307,29 @@ class HealthView(generics.GenericAPIView):
         )
 
 
+# SimpleJWT's verify and logout answer `{}`, which drf-spectacular would call no body.
+EMPTY_OBJECT = OpenApiResponse(
+    {"type": "object", "additionalProperties": False}, description="An empty object: `{}`."
+)
+
+
 # SimpleJWT's views, with the login limits: per address on every token route,
 # and per username where a password is tried.
+@extend_schema(summary="Get an access and a refresh token")
 class TokenObtainView(jwt_views.TokenObtainPairView):
     throttle_classes = [LoginAddressThrottle, LoginUsernameThrottle]
 
 
+@extend_schema(summary="Refresh: a new token pair for a refresh token, which is revoked")
 class TokenRefreshView(jwt_views.TokenRefreshView):
     throttle_classes = [LoginAddressThrottle]
 
 
+@extend_schema(summary="Verify a token", responses={200: EMPTY_OBJECT})
 class TokenVerifyView(jwt_views.TokenVerifyView):
     throttle_classes = [LoginAddressThrottle]
 
 
-@extend_schema(summary="Log out: revoke a refresh token")
+@extend_schema(summary="Log out: revoke a refresh token", responses={200: EMPTY_OBJECT})
 class LogoutView(jwt_views.TokenBlacklistView):
     throttle_classes = [LoginAddressThrottle]

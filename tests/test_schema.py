@@ -37,6 +37,18 @@ def test_schema_lists_each_route_with_its_status_codes(schema, path):
         assert set(schema["paths"][path][method]["responses"]) >= codes, (path, method)
 
 
+def test_every_success_answer_has_a_documented_body(schema):
+    # Every route answers a 2xx with a body, even verify and logout (`{}`).
+    without_body = [
+        (method, path, status)
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        for status, response in operation["responses"].items()
+        if status.startswith("2") and not response.get("content")
+    ]
+    assert without_body == []
+
+
 def test_schema_declares_the_bearer_scheme(schema):
     schemes = schema["components"]["securitySchemes"]
     assert {"type": "http", "scheme": "bearer"}.items() <= next(iter(schemes.values())).items()
