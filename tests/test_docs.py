@@ -135,6 +135,14 @@ def schema(django_db_blocker):
         return Client().get("/api/schema", {"format": "json"}).json()
 
 
+def test_every_route_in_the_schema_has_a_page(schema):
+    documented = {front_matter(page.read_text())["api"] for page in PAGES}
+    # The title page documents PUT beside POST, which it is an alias of.
+    documented.add("PUT /api/sessions/{session_id}/title")
+    routes = {f"{method.upper()} {path}" for path, operations in schema["paths"].items() for method in operations}
+    assert routes - documented == set()
+
+
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
 def test_every_documented_status_is_in_the_schema(page, schema):
     text = page.read_text()
