@@ -89,6 +89,25 @@ def test_database_conn_max_age_0_opens_a_connection_per_request():
     assert connection_reuse(DATABASE_CONN_MAX_AGE="0") == "0 True"
 
 
+def cookie_security(**env) -> str:
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE)",
+        env_overrides={**PRODUCTION_ENV, **env},
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_admin_cookies_are_https_only_with_debug_off():
+    assert cookie_security() == "True True"
+
+
+def test_django_secure_cookies_0_lets_the_admin_cookies_travel_over_http():
+    assert cookie_security(DJANGO_SECURE_COOKIES="0") == "False False"
+
+
 def test_health_answers_200_without_a_token(api_client, db):
     response = api_client.get("/api/health")
     assert response.status_code == 200
