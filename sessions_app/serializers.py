@@ -117,7 +117,9 @@ class HistoryQuerySerializer(serializers.Serializer):
 
 
 class MemorySessionQuerySerializer(HistoryQuerySerializer):
-    id = serializers.CharField(max_length=255, help_text="The session id.")
+    # Not trimmed: a bare "+" in the query is a space, and "+1234567890" must not find
+    # the session "1234567890".
+    id = serializers.CharField(max_length=255, trim_whitespace=False, help_text="The session id.")
 
 
 class SearchQuerySerializer(serializers.Serializer):

@@ -230,6 +230,14 @@ def test_memory_session_of_another_users_session_is_404(auth_client, other_user)
     assert response.json() == {"detail": "Session not found"}
 
 
+def test_memory_session_of_an_unencoded_plus_id_is_404_not_the_id_without_it(auth_client, user):
+    # A bare "+" in a query string is a space: "?id=+1234567890" asks for " 1234567890".
+    add_messages(SessionFactory(owner=user, key="1234567890"), 1)
+    response = auth_client.get("/api/memory/session?id=+1234567890")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Session not found"}
+
+
 def test_memory_session_without_id_is_400(auth_client):
     response = auth_client.get("/api/memory/session")
     assert response.status_code == 400
