@@ -1,5 +1,6 @@
 """python manage.py delete_session: confirm, dry run, all or nothing."""
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from io import StringIO
 from unittest import mock
 
@@ -37,16 +38,23 @@ def test_reports_how_many_sessions_and_messages_were_deleted(user):
     assert "Deleted 2 session(s) and 5 message(s)." in output
 
 
-def test_lists_owner_id_title_and_message_count_before_deleting(user):
-    session_with_messages(owner=user, key="telegram:9", count=2, title="Groceries")
+def test_lists_owner_id_message_count_and_last_activity_before_deleting(user):
+    session = session_with_messages(owner=user, key="telegram:9", count=2)
+    Session.objects.filter(pk=session.pk).update(updated_at=datetime(2026, 3, 4, 5, 6, 7, tzinfo=dt_timezone.utc))
     output, _ = run("telegram:9", answer="no")
-    assert "owner=alice id=telegram:9 title='Groceries' messages=2" in output
+    assert "owner=alice id=telegram:9 messages=2 last_activity=2026-03-04T05:06:07Z" in output
+
+
+def test_the_listing_never_shows_a_title(user):
+    SessionFactory(owner=user, key="s1", title="My diagnosis")
+    output, _ = run("s1", "--noinput")
+    assert "My diagnosis" not in output
 
 
 def test_a_quiet_interactive_run_still_lists_what_it_asks_about(user):
-    SessionFactory(owner=user, key="s1", title="Groceries")
+    SessionFactory(owner=user, key="s1")
     output, _ = run("s1", "--verbosity", "0", answer="no")
-    assert "owner=alice id=s1 title='Groceries'" in output
+    assert "owner=alice id=s1 " in output
 
 
 def test_asks_for_confirmation_with_djangos_prompt(user):

@@ -10,6 +10,7 @@ every selected session goes, or none does.
 import argparse
 import getpass
 from datetime import timedelta
+from datetime import timezone as dt_timezone
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -197,10 +198,13 @@ class Command(BaseCommand):
             f"{'Would delete' if dry_run else 'About to delete'} {totals['sessions']} session(s) "
             f"holding {totals['messages']} message(s):"
         )
+        # Never the title: it is the user's words, and this output ends up in cron mail
+        # and logs, which would keep it after the session is gone.
         for session in selected[:LISTED_SESSIONS_LIMIT]:
+            last_activity = session.updated_at.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
             self.stdout.write(
                 f"  owner={session.owner.get_username()} id={session.key} "
-                f"title={session.title!r} messages={session.message_count}"
+                f"messages={session.message_count} last_activity={last_activity}"
             )
         if totals["sessions"] > LISTED_SESSIONS_LIMIT:
             self.stdout.write(f"  ... and {totals['sessions'] - LISTED_SESSIONS_LIMIT} more.")
