@@ -6,10 +6,11 @@ from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from sessions_app import services
 from sessions_app.management.commands.delete_session import LISTED_SESSIONS_LIMIT
 from sessions_app.models import Message, Session
 
@@ -306,3 +307,13 @@ def test_a_long_selection_is_listed_with_a_cap(user):
         idle_session(user, f"s{i}", days=40)
     output, _ = run("--older-than", "30", "--dry-run")
     assert "... and 5 more." in output
+
+
+def test_a_database_failure_midway_deletes_nothing_and_says_so(user):
+    session_with_messages(owner=user, key="s1", count=3)
+    # After the DELETEs, inside their transaction.
+    failure = OperationalError("database is locked")
+    with mock.patch.object(services, "session_totals_adjust", side_effect=failure):
+        with pytest.raises(CommandError, match=r"failed during the delete \(database is locked\).*nothing was deleted"):
+            run("s1", "--noinput")
+    assert (Session.objects.count(), Message.objects.count()) == (1, 3)

@@ -1,9 +1,11 @@
 """python manage.py recount_sessions: counters that drifted are corrected, the rest left alone."""
 import io
 
+from unittest import mock
+
 import pytest
-from django.core.management import call_command
-from django.db import connection
+from django.core.management import CommandError, call_command
+from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 
 from sessions_app import services
@@ -104,3 +106,9 @@ def test_queries_do_not_grow_with_the_rows_in_a_batch(user):
     with CaptureQueriesContext(connection) as many:
         recount()
     assert len(many) == len(one)
+
+
+def test_a_database_failure_is_a_command_error_that_says_to_run_it_again(user):
+    with mock.patch.object(services, "counters_recount", side_effect=OperationalError("database is locked")):
+        with pytest.raises(CommandError, match=r"failed during the recount \(database is locked\).*run the command again"):
+            recount()
