@@ -111,12 +111,15 @@ def message_create(
     message = Message(session=session, role=role, content=content, metadata=metadata or {})
     message.full_clean(exclude=["session"])
     # The session's row lock first, then the clock: appends to one session go one at a
-    # time, each later than the last, so the session's time, preview and title always come
-    # from its newest messages. A delete at the same moment either finished before (no row
-    # here) or waits for this commit.
-    if not list(Session.objects.select_for_update().filter(pk=session.pk).values_list("pk")):
+    # time, each no earlier than the last, so the session's time, preview and title always
+    # come from its newest messages. A delete at the same moment either finished before
+    # (no row here) or waits for this commit.
+    locked = list(Session.objects.select_for_update().filter(pk=session.pk).values_list("updated_at", flat=True))
+    if not locked:
         raise SessionNotFound(session.key)
-    now = timezone.now()
+    # Never before the session's last activity, even if the clock was stepped back (NTP)
+    # or another server's runs behind: ties keep their order by id.
+    now = max(timezone.now(), locked[0])
     changes = {"message_count": F("message_count") + 1, "updated_at": now, "preview": content[:PREVIEW_LENGTH]}
     # One line of words: titles are shown in lists and as the export's heading.
     auto_title = one_line(content)[:AUTO_TITLE_LENGTH].rstrip()

@@ -1,7 +1,10 @@
 """Creating, reading and appending to sessions over the API."""
 import re
+from datetime import timedelta
+from unittest import mock
 
 import pytest
+from django.utils import timezone
 
 from sessions_app.models import Message, Session
 from sessions_app.validators import MAX_JSON_DEPTH
@@ -191,6 +194,16 @@ def test_append_message_counts_it_and_moves_activity_time(auth_client, user):
     session.refresh_from_db()
     assert session.message_count == 1
     assert session.updated_at > before
+
+
+def test_a_message_appended_after_the_clock_steps_back_still_comes_last(auth_client, user):
+    SessionFactory(owner=user, key="s1")
+    auth_client.post("/api/sessions/s1/messages", {"role": "user", "content": "first"}, format="json")
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    with mock.patch("sessions_app.services.timezone.now", return_value=an_hour_ago):
+        auth_client.post("/api/sessions/s1/messages", {"role": "user", "content": "second"}, format="json")
+    history = auth_client.get("/api/sessions/s1/history").json()
+    assert [m["content"] for m in history] == ["first", "second"]
 
 
 def test_append_message_defaults_metadata_to_empty_object(auth_client, user):
