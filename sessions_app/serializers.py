@@ -125,7 +125,8 @@ class MemorySessionQuerySerializer(HistoryQuerySerializer):
 class SearchQuerySerializer(serializers.Serializer):
     # Required, as in PocketPaw's contract; an empty q is allowed and finds nothing.
     q = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=500)
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
+    # Up to 200, as PocketPaw's own route takes.
+    limit = serializers.IntegerField(min_value=1, max_value=200, default=20)
 
 
 class SearchResultSerializer(ModelSerializer):

@@ -322,9 +322,13 @@ def test_search_treats_wildcards_literally(auth_client, user):
     assert auth_client.get("/api/sessions/search", {"q": "%"}).json() == {"sessions": []}
 
 
-@pytest.mark.parametrize("limit", [0, 101])
-def test_search_refuses_a_limit_outside_1_to_100(auth_client, limit):
+@pytest.mark.parametrize("limit", [0, 201])
+def test_search_refuses_a_limit_outside_1_to_200(auth_client, limit):
     assert auth_client.get("/api/sessions/search", {"q": "x", "limit": limit}).status_code == 400
+
+
+def test_search_takes_a_limit_of_200_as_pocketpaws_route_does(auth_client):
+    assert auth_client.get("/api/sessions/search", {"q": "x", "limit": 200}).status_code == 200
 
 
 def test_search_answers_20_sessions_by_default(auth_client, user):
