@@ -8,9 +8,10 @@ from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework_simplejwt import exceptions as jwt_exceptions
 
 from .selectors import SessionNotFound
-from .services import SessionAlreadyExists
+from .services import OwnerGone, SessionAlreadyExists
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,10 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound("Session not found")
     elif isinstance(exc, SessionAlreadyExists):
         exc = Conflict("Session already exists")
+    elif isinstance(exc, OwnerGone):
+        # What SimpleJWT answers for a token whose user no longer exists.
+        exc = jwt_exceptions.AuthenticationFailed("User not found", code="user_not_found")
+        exc.auth_header = 'Bearer realm="api"'
     return drf_exception_handler(exc, context)
 
 

@@ -52,6 +52,10 @@ class SessionAlreadyExists(Exception):
     pass
 
 
+class OwnerGone(Exception):
+    """The account was deleted while its request was on the way."""
+
+
 @dataclass(frozen=True)
 class DeletionResult:
     sessions: int
@@ -92,11 +96,23 @@ def session_create(
     session.full_clean(exclude=["owner"], validate_unique=False, validate_constraints=False)
     try:
         with transaction.atomic():
+            # The owner's row first, which deleting the account locks too: either this
+            # session commits first and goes with the account, or the account is gone
+            # and nothing is written (on PostgreSQL the session would otherwise fail its
+            # foreign key when one of the two commits).
+            if not _owner_lock(owner.pk):
+                raise OwnerGone
             session.save(force_insert=True)
             session_totals_adjust(changes={session.owner_id: 1})
     except IntegrityError:
+        # With the owner locked, only the unique (owner, key) constraint is left to fail.
         raise SessionAlreadyExists(session.key) from None
     return session
+
+
+def _owner_lock(owner_pk: int) -> bool:
+    owner = get_user_model().objects.filter(pk=owner_pk).select_for_update(no_key=True)
+    return bool(list(owner.values_list("pk", flat=True)))
 
 
 @transaction.atomic
@@ -174,9 +190,16 @@ def session_delete_for_user(*, user: AbstractBaseUser, key: str, via: str, actor
     return result
 
 
+@transaction.atomic
 def sessions_of_deleted_users_delete(*, users, actor: str = "") -> DeletionResult:
     """Every session of these users, whose accounts are being deleted (`users`: a queryset
-    or a list). `actor`: the admin deleting them; empty where no person is known."""
+    or a list). `actor`: the admin deleting them; empty where no person is known.
+
+    Locks the accounts first: a session being created for one of them meanwhile is
+    waited for and deleted too, and a later one is refused (session_create).
+    """
+    user_pks = users.values("pk") if isinstance(users, QuerySet) else [user.pk for user in users]
+    list(get_user_model().objects.filter(pk__in=user_pks).order_by("pk").select_for_update().values_list("pk"))
     return sessions_delete(
         sessions=selectors.session_list_for_users(users=users), via=DeletionRecord.Via.USER_DELETED, actor=actor
     )

@@ -4,6 +4,7 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from sessions_app.models import Message, Session
@@ -172,6 +173,22 @@ def test_session_routes_answer_with_or_without_slash_and_under_v1(auth_client, u
 @pytest.mark.parametrize("path", ["/api/sessions", "/api/sessions/", "/api/v1/sessions"])
 def test_create_answers_with_or_without_slash_and_under_v1(auth_client, path):
     assert auth_client.post(path, {}, format="json").status_code == 201
+
+
+def test_creating_a_session_for_an_account_deleted_meanwhile_is_401_as_for_its_token(api_client, user):
+    # Authenticated while the account still existed; deleted before the session is written.
+    api_client.force_authenticate(user)
+    get_user_model().objects.filter(pk=user.pk).delete()
+    response = api_client.post("/api/sessions", {"id": "late"}, format="json")
+    assert (response.status_code, response.json()) == (401, {"detail": "User not found", "code": "user_not_found"})
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+def test_creating_a_session_for_an_account_deleted_meanwhile_writes_nothing(api_client, user):
+    api_client.force_authenticate(user)
+    get_user_model().objects.filter(pk=user.pk).delete()
+    api_client.post("/api/sessions", {"id": "late"}, format="json")
+    assert not Session.objects.exists()
 
 
 def test_append_message_returns_201_with_the_message(auth_client, user):

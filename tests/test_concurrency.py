@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 import requests
+from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -301,6 +302,63 @@ def test_a_delete_across_owners_takes_their_totals_in_owner_order():
         deleter.result(TIMEOUT)
     assert (waited_for_a_lock, second_total_free) == (True, True)
     assert not Session.objects.exists()
+
+
+def delete_account(user, *, before_commit=lambda: None):
+    """Delete the account as the admin does, on this thread's own connection."""
+    try:
+        with transaction.atomic():
+            services.sessions_of_deleted_users_delete(users=[user], actor="admin")
+            get_user_model().objects.filter(pk=user.pk).delete()
+            before_commit()
+    finally:
+        connections.close_all()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite locks the whole database, not rows")
+def test_a_create_while_its_account_is_being_deleted_waits_and_answers_401(api):
+    deleted, release = threading.Event(), threading.Event()
+
+    def hold_until_released():
+        deleted.set()
+        release.wait(TIMEOUT)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        deleter = pool.submit(delete_account, api.owner, before_commit=hold_until_released)
+        assert deleted.wait(TIMEOUT)
+        creator = pool.submit(api.request, "POST", "/api/sessions", json={"id": "late"})
+        waited_for_a_lock = wait_for_a_blocked_query()
+        release.set()
+        deleter.result(TIMEOUT)
+        response = creator.result(TIMEOUT)
+    assert (waited_for_a_lock, response.status_code) == (True, 401), response.text
+    assert not Session.objects.exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite locks the whole database, not rows")
+def test_an_account_deleted_while_its_first_session_is_created_takes_that_session_too():
+    owner = UserFactory()
+    created, release = threading.Event(), threading.Event()
+
+    def create_and_hold():
+        try:
+            with transaction.atomic():
+                services.session_create(owner=owner, key="early")
+                created.set()
+                release.wait(TIMEOUT)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        creator = pool.submit(create_and_hold)
+        assert created.wait(TIMEOUT)
+        deleter = pool.submit(delete_account, owner)
+        waited_for_a_lock = wait_for_a_blocked_query()
+        release.set()
+        creator.result(TIMEOUT)
+        deleter.result(TIMEOUT)  # without the account's lock: IntegrityError at commit
+    assert waited_for_a_lock
+    assert (Session.objects.count(), get_user_model().objects.filter(pk=owner.pk).exists()) == (0, False)
 
 
 def wait_for_a_blocked_query() -> bool:
