@@ -1184,7 +1184,8 @@ def writing_section(results: dict) -> list[str]:
         "",
         "Not among the issue's figures: whether a write costs more as a session or a store grows. An append "
         "writes the message and, in the same transaction, the session's message counter, activity time and "
-        "preview (and its automatic title, from the first user message); a create writes the session and adds "
+        "preview (and its automatic title, from the first user message); a create locks its owner's row (so "
+        "that it cannot race the account's deletion), writes the session and adds "
         "one to its owner's `SessionTotal`. Neither counts anything: an append reads none of the session's other "
         "messages (the automatic title looks for an earlier user message only while the session has no title "
         "yet), a create none of the owner's other sessions, so the target is that the long session and the big store cost what the small ones do. The appends go "

@@ -56,7 +56,7 @@ def exception_handler(exc, context):
     elif isinstance(exc, OwnerGone):
         # What SimpleJWT answers for a token whose user no longer exists.
         exc = jwt_exceptions.AuthenticationFailed("User not found", code="user_not_found")
-        exc.auth_header = 'Bearer realm="api"'
+        exc.auth_header = context["view"].get_authenticate_header(context["request"])
     return drf_exception_handler(exc, context)
 
 

@@ -111,6 +111,8 @@ def session_create(
 
 
 def _owner_lock(owner_pk: int) -> bool:
+    # FOR NO KEY UPDATE, the weakest lock Django takes that conflicts with the one
+    # sessions_of_deleted_users_delete takes.
     owner = get_user_model().objects.filter(pk=owner_pk).select_for_update(no_key=True)
     return bool(list(owner.values_list("pk", flat=True)))
 
@@ -195,13 +197,24 @@ def sessions_of_deleted_users_delete(*, users, actor: str = "") -> DeletionResul
     """Every session of these users, whose accounts are being deleted (`users`: a queryset
     or a list). `actor`: the admin deleting them; empty where no person is known.
 
-    Locks the accounts first: a session being created for one of them meanwhile is
-    waited for and deleted too, and a later one is refused (session_create).
+    Locks the accounts first, as session_create does: a session being created for one of
+    them meanwhile is waited for and deleted too, and a later one is refused. The lock
+    is FOR NO KEY UPDATE, not FOR UPDATE, so that the foreign-key checks of rows that
+    merely point at an account (a token being refreshed, an admin log entry) do not wait
+    for the deletion while it waits for those rows.
     """
     user_pks = users.values("pk") if isinstance(users, QuerySet) else [user.pk for user in users]
-    list(get_user_model().objects.filter(pk__in=user_pks).order_by("pk").select_for_update().values_list("pk"))
+    locked_user_pks = list(
+        get_user_model()
+        .objects.filter(pk__in=user_pks)
+        .order_by("pk")
+        .select_for_update(no_key=True)
+        .values_list("pk", flat=True)
+    )
     return sessions_delete(
-        sessions=selectors.session_list_for_users(users=users), via=DeletionRecord.Via.USER_DELETED, actor=actor
+        sessions=selectors.session_list_for_users(users=locked_user_pks),
+        via=DeletionRecord.Via.USER_DELETED,
+        actor=actor,
     )
 
 

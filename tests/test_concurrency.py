@@ -361,6 +361,43 @@ def test_an_account_deleted_while_its_first_session_is_created_takes_that_sessio
     assert (Session.objects.count(), get_user_model().objects.filter(pk=owner.pk).exists()) == (0, False)
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite locks the whole database, not rows")
+def test_a_token_refresh_while_its_account_is_being_deleted_does_not_wait_for_the_deletion(live_server):
+    owner = UserFactory()
+    refresh = str(RefreshToken.for_user(owner))
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_until_released():
+        locked.set()
+        release.wait(TIMEOUT)
+
+    def delete_account_holding_its_lock():
+        try:
+            with transaction.atomic():
+                services.sessions_of_deleted_users_delete(users=[owner])
+                hold_until_released()
+                # Deletes the tokens' links to the account, the refreshed one's among them.
+                get_user_model().objects.filter(pk=owner.pk).delete()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        deleter = pool.submit(delete_account_holding_its_lock)
+        assert locked.wait(TIMEOUT)
+        refresher = pool.submit(
+            requests.post, live_server.url + "/api/auth/token/refresh", json={"refresh": refresh}, timeout=TIMEOUT
+        )
+        try:
+            # Before the deletion goes on: had the refresh's foreign-key check waited for the
+            # account's lock, the two would deadlock once the deletion reached the tokens.
+            status = refresher.result(timeout=5).status_code
+        finally:
+            release.set()
+        deleter.result(TIMEOUT)
+    assert status == 200
+    assert not get_user_model().objects.filter(pk=owner.pk).exists()
+
+
 def wait_for_a_blocked_query() -> bool:
     deadline = time.monotonic() + TIMEOUT
     while time.monotonic() < deadline:
