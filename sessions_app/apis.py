@@ -18,6 +18,7 @@ from rest_framework_simplejwt import views as jwt_views
 
 from . import exports, selectors, services
 from .models import DeletionRecord
+from .selectors import SessionNotFound
 from .serializers import (
     BulkDeleteInputSerializer,
     BulkDeleteResultSerializer,
@@ -117,6 +118,15 @@ class SessionViewSet(viewsets.GenericViewSet):
 
     def get_queryset(self):
         return selectors.session_list_for_user(user=self.request.user)
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        # /api/sessions/search and /api/sessions/bulk-delete are also the paths of the
+        # sessions with those ids, which can never exist (they are refused at creation): a
+        # method of the session route answers as for any missing session, not 405.
+        on_a_session_path = not self.detail and "list" not in self.action_map.values()
+        if on_a_session_path and request.method in ("GET", "DELETE"):
+            raise SessionNotFound(request.path)
+        return super().http_method_not_allowed(request, *args, **kwargs)
 
     def get_object(self):
         session = selectors.session_get_for_user(

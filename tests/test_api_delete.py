@@ -96,3 +96,19 @@ def test_a_format_parameter_does_not_stop_a_delete(auth_client, user):
     response = auth_client.delete("/api/sessions/s1?format=xml")
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
     assert not Session.objects.exists()
+
+
+@pytest.mark.parametrize("reserved", ["search", "bulk-delete"])
+def test_deleting_a_reserved_id_is_404_like_any_missing_session(auth_client, reserved):
+    # Both are also routes of their own; a DELETE there is still the contract's answer.
+    response = auth_client.delete(f"/api/sessions/{reserved}")
+    assert (response.status_code, response.json()) == (404, {"detail": "Session not found"})
+
+
+def test_getting_the_reserved_id_bulk_delete_is_404_like_any_missing_session(auth_client):
+    response = auth_client.get("/api/sessions/bulk-delete")
+    assert (response.status_code, response.json()) == (404, {"detail": "Session not found"})
+
+
+def test_other_methods_on_a_reserved_route_stay_405(auth_client):
+    assert auth_client.put("/api/sessions/bulk-delete", {}, format="json").status_code == 405
