@@ -6,6 +6,7 @@ DEBUG off the service refuses to start without a real secret key and an
 explicit host list. `make run` turns DEBUG on for local development.
 """
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -38,6 +39,29 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return items or default
 
 
+def development_secret_key(path: Path) -> str:
+    """A random key made on the first start and kept in a git-ignored file.
+
+    A key written in the code would let anyone who reaches a development server (make run
+    HOST=0.0.0.0) sign tokens for any of its users.
+    """
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    draft = path.with_name(f"{path.name}.{os.getpid()}")
+    draft.write_text(secrets.token_urlsafe(50))
+    draft.chmod(0o600)
+    try:
+        # A link is created whole or not at all: two processes starting at once keep the first key.
+        os.link(draft, path)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+    return path.read_text().strip()
+
+
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
@@ -48,8 +72,7 @@ if not SECRET_KEY:
             "secret key (it signs the API's tokens): set DJANGO_SECRET_KEY to a long random "
             "string, or set DJANGO_DEBUG=1 for local development."
         )
-    # Development only: tokens signed with this key are worthless outside this laptop.
-    SECRET_KEY = "django-insecure-local-development-key-do-not-use-in-production"
+    SECRET_KEY = development_secret_key(BASE_DIR / ".dev-secret-key")
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [])
 if not ALLOWED_HOSTS:

@@ -49,6 +49,26 @@ def test_debug_off_without_allowed_hosts_refuses_to_start():
     assert "DJANGO_ALLOWED_HOSTS is not set" in result.stderr
 
 
+def development_key() -> str:
+    result = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings; print(settings.SECRET_KEY)",
+        env_overrides={"DJANGO_DEBUG": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_debug_without_a_secret_key_signs_with_a_random_key_kept_for_the_next_start():
+    first, second = development_key(), development_key()
+    assert first == second
+    assert len(first) >= 50
+    assert first != "django-insecure-local-development-key-do-not-use-in-production"
+    assert (PROJECT / ".dev-secret-key").stat().st_mode & 0o077 == 0
+
+
 def test_check_deploy_passes_with_the_documented_production_settings():
     result = manage("check", "--deploy", "--fail-level", "WARNING", env_overrides=PRODUCTION_ENV)
     assert result.returncode == 0, result.stderr
