@@ -228,6 +228,9 @@ SIMPLE_JWT = {
     # Each refresh hands out a new refresh token and revokes the one used.
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
+    # Tokens carry a hash of the user's password hash: a new password ends every token
+    # issued before it (the refresh serializer checks it too, which SimpleJWT's does not).
+    "CHECK_REVOKE_TOKEN": True,
     "TOKEN_REFRESH_SERIALIZER": "sessions_app.serializers.TokenRefreshSerializer",
     "TOKEN_VERIFY_SERIALIZER": "sessions_app.serializers.TokenVerifySerializer",
 }

@@ -6,7 +6,6 @@ from django.contrib.auth import get_user_model
 from django.db import models, transaction
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt import serializers as jwt_serializers
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
@@ -15,6 +14,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import UntypedToken
 
 from .models import DeletionRecord, Message, Session
+from .services import OwnerGone
 from .validators import validate_session_key, validate_storable_json
 
 
@@ -219,24 +219,30 @@ class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
     Revoking the used token and recording the new one commit together, so a failure
     between them cannot leave the client with neither. Two refreshes with the same
     token queue on its row: the second then finds it revoked (401) instead of also
-    getting a new pair. A deleted user's token gets 401, not a 500.
+    getting a new pair. The user is checked by SimpleJWT's own authentication, as on
+    every route: a deleted or inactive user's token, or one issued before the user's
+    password changed, gets 401 (SimpleJWT's refresh answers a 500 for the first and a
+    new pair for the last).
     """
 
     def validate(self, attrs):
+        authentication = JWTAuthentication()
         with transaction.atomic():
+            token = self._lock_outstanding_token(attrs["refresh"])
+            authentication.get_user(token)
             try:
-                self._lock_outstanding_token(attrs["refresh"])
                 return super().validate(attrs)
             except get_user_model().DoesNotExist:
-                raise AuthenticationFailed(
-                    self.error_messages["no_active_account"], "no_active_account"
-                ) from None
+                # Deleted since get_user() found it.
+                raise OwnerGone from None
 
     def _lock_outstanding_token(self, raw_token):
         # Checks the signature, expiry and revocation as of now; super().validate()
         # checks revocation again once the lock is held.
-        jti = self.token_class(raw_token)[jwt_settings.JTI_CLAIM]
+        token = self.token_class(raw_token)
+        jti = token[jwt_settings.JTI_CLAIM]
         list(OutstandingToken.objects.select_for_update().filter(jti=jti).values_list("pk"))
+        return token
 
 
 class TokenVerifySerializer(jwt_serializers.TokenVerifySerializer):

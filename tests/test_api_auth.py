@@ -87,6 +87,54 @@ def test_refresh_returns_a_new_access_token(api_client, user):
     assert "access" in response.json()
 
 
+def login(api_client) -> dict:
+    return api_client.post("/api/auth/token", {"username": "alice", "password": PASSWORD}, format="json").json()
+
+
+def change_password(user) -> None:
+    user.set_password("a-new-password-after-a-leak")
+    user.save()
+
+
+def test_access_token_is_refused_once_the_password_changes(api_client, user):
+    tokens = login(api_client)
+    change_password(user)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    response = api_client.get("/api/sessions")
+    assert (response.status_code, response.json()["code"]) == (401, "password_changed")
+
+
+def test_refresh_token_is_refused_once_the_password_changes(api_client, user):
+    tokens = login(api_client)
+    change_password(user)
+    response = api_client.post("/api/auth/token/refresh", {"refresh": tokens["refresh"]}, format="json")
+    assert (response.status_code, response.json()["code"]) == (401, "password_changed")
+
+
+def test_verify_refuses_a_token_issued_before_the_password_changed(api_client, user):
+    tokens = login(api_client)
+    change_password(user)
+    response = api_client.post("/api/auth/token/verify", {"token": tokens["access"]}, format="json")
+    assert response.status_code == 401
+
+
+def test_tokens_issued_after_the_password_changed_work(api_client, user):
+    change_password(user)
+    tokens = api_client.post(
+        "/api/auth/token", {"username": "alice", "password": "a-new-password-after-a-leak"}, format="json"
+    ).json()
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    assert api_client.get("/api/sessions").status_code == 200
+
+
+def test_refresh_refuses_a_deactivated_users_token(api_client, user):
+    refresh = login(api_client)["refresh"]
+    user.is_active = False
+    user.save()
+    response = api_client.post("/api/auth/token/refresh", {"refresh": refresh}, format="json")
+    assert response.status_code == 401
+
+
 def test_verify_accepts_a_valid_token(api_client, user):
     token = str(AccessToken.for_user(user))
     response = api_client.post("/api/auth/token/verify", {"token": token}, format="json")
