@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import connection, transaction
 from django.utils.crypto import salted_hmac
+from rest_framework.exceptions import ValidationError
 from rest_framework.throttling import SimpleRateThrottle
 
 
@@ -70,10 +71,26 @@ class LoginUsernameThrottle(LoginThrottle):
     scope = "login_username"
 
     def get_cache_key(self, request, view):
-        username = request.data.get("username") if isinstance(request.data, dict) else None
-        if not isinstance(username, str) or not username:
+        username = _username_as_checked(request, view)
+        if not username:
             return None
         return self.cache_format % {"scope": self.scope, "ident": _stored_ident(username.casefold())}
+
+
+def _username_as_checked(request, view) -> str | None:
+    """The username as the view's serializer will authenticate it, or None if it takes none.
+
+    Read through the serializer's own field, so that what it makes the same name
+    (" alice" and "alice", the number 424242 and "424242") is counted as one.
+    """
+    serializer = view.get_serializer()
+    field = serializer.fields.get(getattr(serializer, "username_field", None))
+    if field is None or not isinstance(request.data, dict) or field.field_name not in request.data:
+        return None
+    try:
+        return field.run_validation(request.data[field.field_name])
+    except ValidationError:
+        return None
 
 
 class UserThrottle(SettingsRateThrottle):

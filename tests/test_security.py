@@ -15,6 +15,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, OperationalError, connection
@@ -517,6 +518,22 @@ def test_a_username_with_spaces_is_limited_like_any_other(api_client, db, small_
     for _ in range(2):
         api_client.post("/api/auth/token", {"username": "Append a message", "password": "x"}, format="json")
     response = api_client.post("/api/auth/token", {"username": "append a message", "password": "x"}, format="json")
+    assert response.status_code == 429
+
+
+@pytest.mark.parametrize("variant", [" alice", "alice\t", "\u00a0alice", "\u2003ALICE "])
+def test_a_username_with_surrounding_whitespace_is_counted_as_that_username(api_client, user, small_rates, variant):
+    for _ in range(2):
+        api_client.post("/api/auth/token", {"username": "alice", "password": "wrong"}, format="json")
+    response = api_client.post("/api/auth/token", {"username": variant, "password": PASSWORD}, format="json")
+    assert response.status_code == 429
+
+
+def test_a_username_sent_as_a_number_is_counted_as_its_digits(api_client, db, small_rates):
+    get_user_model().objects.create_user(username="424242", password=PASSWORD)
+    for _ in range(2):
+        api_client.post("/api/auth/token", {"username": 424242, "password": "wrong"}, format="json")
+    response = api_client.post("/api/auth/token", {"username": "424242", "password": PASSWORD}, format="json")
     assert response.status_code == 429
 
 
