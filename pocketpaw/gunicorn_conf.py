@@ -1,11 +1,13 @@
 """gunicorn settings for `make serve`, read from the environment.
 
-Defaults suit a small machine reached directly: two worker processes with four
-threads each. A threaded worker keeps answering while one thread streams a long
-export to a slow client or waits for a half-sent request, and its timeout only
-checks that the worker is alive, so a long download is not cut off. Behind a
-buffering proxy (nginx), GUNICORN_THREADS=1 (gunicorn's sync worker) measured
-faster on this machine: bench/RESULTS.md, section 6.
+Defaults: two worker processes with four threads each. A threaded worker keeps
+answering while one thread streams a long export to a slow client or waits for a
+half-sent request, and its timeout only checks that the worker is alive, so a long
+download is not cut off. But each thread waits for a whole request, so the eight
+threads are no defence against a few dozen connections that send their requests
+slowly on purpose: clients the operator does not trust reach the service through a
+buffering proxy (nginx), and there GUNICORN_THREADS=1 (gunicorn's sync worker)
+measured faster on SQLite: bench/RESULTS.md, section 6.
 """
 import os
 
