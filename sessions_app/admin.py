@@ -87,6 +87,13 @@ class SessionAdmin(NoAddOrChangeMixin, admin.ModelAdmin):
     ]
     readonly_fields = fields
 
+    def get_fields(self, request, obj=None):
+        # Message text is guarded by the message admin's permissions, on this page as on its own.
+        fields = super().get_fields(request, obj)
+        if not self.admin_site.get_model_admin(Message).has_view_permission(request):
+            fields = [name for name in fields if name != "recent_messages"]
+        return fields
+
     @admin.display(description="last activity", ordering="updated_at")
     def last_activity(self, session):
         return session.updated_at

@@ -109,6 +109,29 @@ def test_change_page_shows_the_latest_messages_oldest_first(admin_client, user):
     assert page.index("first-message") < page.index("second-message")
 
 
+def staff_who_may_view(*codenames) -> Client:
+    staff = User.objects.create_user("viewer", password="correct horse battery staple", is_staff=True)
+    staff.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+def test_change_page_shows_no_message_text_to_staff_who_may_not_view_messages(user):
+    session = SessionFactory(owner=user)
+    services.message_create(session=session, role="assistant", content="my-private-words")
+    response = staff_who_may_view("view_session").get(change_url(session))
+    assert response.status_code == 200
+    assert "my-private-words" not in response.content.decode()
+
+
+def test_change_page_shows_message_text_to_staff_who_may_view_messages(user):
+    session = SessionFactory(owner=user)
+    services.message_create(session=session, role="assistant", content="my-private-words")
+    response = staff_who_may_view("view_session", "view_message").get(change_url(session))
+    assert "my-private-words" in response.content.decode()
+
+
 def test_session_cannot_be_edited_in_the_admin(admin_client, user):
     session = SessionFactory(owner=user, title="Before")
     admin_client.post(change_url(session), {"title": "After"})
