@@ -258,6 +258,8 @@ API_THROTTLE_RATES = {
 
 # The largest request body accepted; larger ones get 413 (RequestBodyLimitMiddleware).
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1024 * 1024)
+# A search still running after this long is stopped and answered 503 (search.time_limited).
+SEARCH_TIME_LIMIT_SECONDS = env_int("SEARCH_TIME_LIMIT_SECONDS", 5)
 # Django's own limit, which would answer an HTML 400, kept from refusing what the API takes.
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 # The admin's "delete selected" confirmation posts a field per object: room for

@@ -10,6 +10,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework_simplejwt import exceptions as jwt_exceptions
 
+from .search import SearchTimedOut
 from .selectors import SessionNotFound
 from .services import OwnerGone, SessionAlreadyExists
 
@@ -36,6 +37,15 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+class SearchTooLong(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "search_timed_out"
+    default_detail = (
+        "The search ran longer than the service allows and was stopped; "
+        "a longer or rarer query is found faster."
+    )
+
+
 def is_retryable(error: OperationalError) -> bool:
     driver_error = error.__cause__
     sqlite_code = getattr(driver_error, "sqlite_errorcode", None)
@@ -53,6 +63,8 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound("Session not found")
     elif isinstance(exc, SessionAlreadyExists):
         exc = Conflict("Session already exists")
+    elif isinstance(exc, SearchTimedOut):
+        exc = SearchTooLong()
     elif isinstance(exc, OwnerGone):
         # What SimpleJWT answers for a token whose user no longer exists.
         exc = jwt_exceptions.AuthenticationFailed("User not found", code="user_not_found")

@@ -45,6 +45,11 @@ DATABASE_BUSY = _detail_response(
     "The Retry-After header says when to try again."
 )
 DATABASE_BUSY["headers"] = THROTTLED["headers"]
+SEARCH_UNAVAILABLE = _detail_response(
+    "The search ran longer than SEARCH_TIME_LIMIT_SECONDS and was stopped (no Retry-After: the same "
+    "query would be stopped again), or the database stayed busy or could not be reached (with Retry-After)."
+)
+SEARCH_UNAVAILABLE["headers"] = THROTTLED["headers"]
 UNAUTHORIZED = {
     "description": "Bad credentials, or a bearer token that is missing, malformed, expired or forged.",
     "content": {
@@ -64,7 +69,8 @@ def document_common_responses(result, **kwargs):
 
     401 from routes behind the token and the token routes themselves, 429 from
     every throttled route, 400 (malformed or invalid JSON), 411 and 413 from every
-    route that takes a body (middleware.RequestBodyLimitMiddleware), 503 from every route (api_errors.DatabaseBusyMiddleware).
+    route that takes a body (middleware.RequestBodyLimitMiddleware), 503 from every route (api_errors.DatabaseBusyMiddleware;
+    on search also its time limit, search.time_limited).
     """
     for path, methods in result.get("paths", {}).items():
         for operation in methods.values():
@@ -77,7 +83,7 @@ def document_common_responses(result, **kwargs):
                 responses.setdefault("400", BAD_REQUEST)
                 responses.setdefault("411", LENGTH_REQUIRED)
                 responses.setdefault("413", TOO_LARGE)
-            responses.setdefault("503", DATABASE_BUSY)
+            responses.setdefault("503", SEARCH_UNAVAILABLE if path == "/api/sessions/search" else DATABASE_BUSY)
     return result
 
 

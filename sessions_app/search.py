@@ -18,10 +18,23 @@ SQLite's LIKE folds only ASCII letters, so for a query with other cased letters 
 both sides are folded by Python's str.casefold, registered as CASEFOLD on every
 SQLite connection. Other queries keep LIKE, which is about three times faster.
 """
-from django.db import connection
+import sqlite3
+import time
+from contextlib import contextmanager
+
+from django.db import OperationalError, connection, transaction
 from django.db.backends.signals import connection_created
 from django.db.models import F, Func
 from django.dispatch import receiver
+
+# SQLite asks whether to stop after this many of its VM steps (a message takes about 6 to
+# scan): between a few messages, whose LIKE may take 0.2 s each, at no cost measured.
+SQLITE_STEPS_PER_CHECK = 50
+POSTGRES_QUERY_CANCELED = "57014"
+
+
+class SearchTimedOut(Exception):
+    """A search ran past its time limit and was stopped."""
 
 POSTGRES_CREATE = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
@@ -49,6 +62,45 @@ def messages_containing(messages, query: str):
         folded = messages.annotate(content_casefolded=Func(F("content"), function="CASEFOLD"))
         return folded.filter(content_casefolded__contains=query.casefold())
     return messages.filter(content__icontains=query)
+
+
+@contextmanager
+def time_limited(seconds: float):
+    """Stops the queries run inside after `seconds`, raising SearchTimedOut.
+
+    A substring test costs up to the text's length times the query's: a query of 500
+    characters that almost matches long messages (many "a"s, then a "b") made one
+    search take seconds of CPU per megabyte, and on SQLite its open read kept every
+    delete meanwhile from purging its bytes from the log.
+    """
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        deadline = time.monotonic() + seconds
+        connection.connection.set_progress_handler(lambda: time.monotonic() > deadline, SQLITE_STEPS_PER_CHECK)
+        try:
+            yield
+        except OperationalError as error:
+            if getattr(error.__cause__, "sqlite_errorcode", None) == sqlite3.SQLITE_INTERRUPT:
+                raise SearchTimedOut from error
+            raise
+        finally:
+            connection.connection.set_progress_handler(None, 0)
+    else:
+        with transaction.atomic(), connection.cursor() as cursor:
+            # set_config(..., true) holds to the end of the transaction: an outer one (a test's)
+            # would keep it, so the old value is put back.
+            cursor.execute(
+                "SELECT current_setting('statement_timeout'), set_config('statement_timeout', %s, true)",
+                [f"{max(1, round(seconds * 1000))}ms"],
+            )
+            (previous, _) = cursor.fetchone()
+            try:
+                yield
+            except OperationalError as error:
+                if getattr(error.__cause__, "sqlstate", None) == POSTGRES_QUERY_CANCELED:
+                    raise SearchTimedOut from error
+                raise
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
 
 
 def _has_letters_beyond_ascii_folding(query: str) -> bool:

@@ -1,6 +1,7 @@
 """Reads. Every queryset that scopes sessions to a user is built here."""
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError, connection
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
@@ -115,28 +116,30 @@ def session_search_for_user(*, user: AbstractBaseUser, query: str, limit: int) -
     `match_role`. The sessions are read newest first, each asked whether one of
     its messages matches, so a common word stops after `limit` sessions; a rare
     word reads every message (through the trigram index on PostgreSQL, search.py).
+    A search still running after SEARCH_TIME_LIMIT_SECONDS raises search.SearchTimedOut.
     Measured against the alternatives in bench/RESULTS.md.
     """
     if not query:
         return []
     matching = search.messages_containing(Message.objects.filter(session_id=OuterRef("pk")), query)
-    found = list(
-        session_list_for_user(user=user)
-        .filter(Exists(matching))
-        .order_by("-updated_at", "-id")
-        .values_list("pk", flat=True)[:limit]
-    )
     first_match = matching.order_by("created_at", "id")
-    # Annotated only for the sessions found: the database would otherwise work
-    # out the first match of every session it considers.
-    return list(
-        Session.objects.filter(pk__in=found)
-        .annotate(
-            match=Substr(Subquery(first_match.values("content")[:1]), 1, SEARCH_MATCH_LENGTH),
-            match_role=Subquery(first_match.values("role")[:1]),
+    with search.time_limited(settings.SEARCH_TIME_LIMIT_SECONDS):
+        found = list(
+            session_list_for_user(user=user)
+            .filter(Exists(matching))
+            .order_by("-updated_at", "-id")
+            .values_list("pk", flat=True)[:limit]
         )
-        .order_by("-updated_at", "-id")
-    )
+        # Annotated only for the sessions found: the database would otherwise work
+        # out the first match of every session it considers.
+        return list(
+            Session.objects.filter(pk__in=found)
+            .annotate(
+                match=Substr(Subquery(first_match.values("content")[:1]), 1, SEARCH_MATCH_LENGTH),
+                match_role=Subquery(first_match.values("role")[:1]),
+            )
+            .order_by("-updated_at", "-id")
+        )
 
 
 def sessions_with_keys(*, keys: list[str], owner_username: str | None = None) -> QuerySet[Session]:

@@ -3,6 +3,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from sessions_app.models import Message, Session
@@ -577,3 +578,46 @@ def test_search_query_with_quotes_is_a_literal_substring(auth_client, user):
     MessageFactory(session=SessionFactory(owner=user, key="s1"), content='she said "hello there" twice')
     results = auth_client.get("/api/sessions/search", {"q": '"hello there"'}).json()["sessions"]
     assert [r["id"] for r in results] == ["s1"]
+
+
+# Almost matches at every position: a substring test costs the text's length times the query's.
+NEAR_MISS_QUERY = "a" * 499 + "b"
+
+
+@pytest.fixture
+def near_miss_messages(user):
+    session = SessionFactory(owner=user, key="long-a")
+    MessageFactory.create_batch(5, session=session, content="a" * 99_999 + "b")
+
+
+def test_a_search_past_its_time_limit_is_stopped_with_503(auth_client, near_miss_messages, settings):
+    settings.SEARCH_TIME_LIMIT_SECONDS = 0.001
+    response = auth_client.get("/api/sessions/search", {"q": NEAR_MISS_QUERY})
+    assert response.status_code == 503
+    assert "stopped" in response.json()["detail"]
+
+
+def test_the_connection_answers_queries_after_a_search_was_stopped(auth_client, near_miss_messages, settings):
+    settings.SEARCH_TIME_LIMIT_SECONDS = 0.001
+    auth_client.get("/api/sessions/search", {"q": NEAR_MISS_QUERY})
+    settings.SEARCH_TIME_LIMIT_SECONDS = 5
+    assert auth_client.get("/api/sessions/long-a").status_code == 200
+    assert [s["id"] for s in auth_client.get("/api/sessions/search", {"q": "ab"}).json()["sessions"]] == ["long-a"]
+
+
+def test_a_search_within_its_time_limit_finds_the_near_miss_text(auth_client, near_miss_messages):
+    results = auth_client.get("/api/sessions/search", {"q": NEAR_MISS_QUERY}).json()["sessions"]
+    assert [r["id"] for r in results] == ["long-a"]
+
+
+def statement_timeout() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no statement timeout")
+def test_a_search_leaves_the_statement_timeout_as_it_found_it(auth_client, user):
+    before = statement_timeout()
+    auth_client.get("/api/sessions/search", {"q": "anything"})
+    assert statement_timeout() == before
