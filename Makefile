@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve test test-postgres test-fuzz bench bench-quick bench-postgres install migrate clean
+.PHONY: run serve test test-postgres test-fuzz bench bench-quick bench-postgres bench-quick-postgres install migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed")'
@@ -58,6 +58,9 @@ bench-quick: $(VENV)/.bench-installed
 
 bench-postgres: $(VENV)/.bench-installed
 	scripts/with-postgres.sh $(BIN)/python bench/run.py --output bench/RESULTS-postgres.md --plot bench/delete-scaling-postgres.png
+
+bench-quick-postgres: $(VENV)/.bench-installed
+	scripts/with-postgres.sh $(BIN)/python bench/run.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache

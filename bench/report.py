@@ -165,6 +165,20 @@ def summary_rows(results: dict) -> list[list]:
                 verdict(store["ratio"] <= 1.3),
             ]
         )
+        if "vacuum" in store["big"]:
+            big, small = store["big"]["vacuum"]["median"], store["small"]["vacuum"]["median"]
+            rows.append(
+                [
+                    "2",
+                    f"VACUUM of the message table after that delete (left to autovacuum), M = {store['big_m']:,} vs "
+                    f"M = {store['small_m']:,}",
+                    ms(big),
+                    ms(small),
+                    f"{big / small:.2f}",
+                    "(shown)",
+                    "-",
+                ]
+            )
     pocketpaw = results.get("pocketpaw")
     if pocketpaw and "skipped" not in pocketpaw:
         judged_m = max(row["m"] for row in pocketpaw["rows"])
@@ -210,6 +224,19 @@ def summary_rows(results: dict) -> list[list]:
                 verdict(listing["ratio"] <= 3),
             ]
         )
+        if "last_page" in listing:
+            last = listing["last_page"]
+            rows.append(
+                [
+                    "4",
+                    f"the same list's last page (offset {last['offset']:,}) vs its first",
+                    ms(last["median"]),
+                    ms(listing["api"]["median"]),
+                    f"{last['median'] / listing['api']['median']:.1f}",
+                    "(shown)",
+                    "-",
+                ]
+            )
         growth = listing["api"]["median"] / listing["parts"]["floor_api"]
         rows.append(
             [
@@ -887,7 +914,28 @@ def store_section(results: dict) -> list[str]:
         f"lookups). Growing the store from {store['small_m']:,} to {store['big_m']:,} sessions took "
         f"{store['grow_seconds']:.0f} s.",
         "",
+        *store_vacuum(store),
         *store_plans(store),
+    ]
+
+
+def store_vacuum(store: dict) -> list[str]:
+    """PostgreSQL only: the work a delete leaves to VACUUM, in each store."""
+    if "vacuum" not in store["big"]:
+        return []
+    small, big = store["small"]["vacuum"], store["big"]["vacuum"]
+    delete = store["big"]["api"]["median"]
+    return [
+        "On PostgreSQL a `DELETE` only marks its rows dead: their bytes, their TOAST and their entries in every "
+        "index, the trigram index among them, stay until a `VACUUM` removes them (autovacuum's, in production; "
+        "docs/deletion.md says what that means for permanence). So the store's size comes back here: after the API "
+        f"deleted the same {store['n']:,}-message session, `VACUUM sessions_app_message` took {ms(small['median'])} "
+        f"with {store['small_m']:,} other sessions and {ms(big['median'])} with {store['big_m']:,} "
+        f"({big['median'] / small['median']:.1f}×; {big['median'] / delete:.1f}× the delete itself; trials "
+        f"{', '.join(ms(t) for t in small['times'])} and {', '.join(ms(t) for t in big['times'])}). It runs in the "
+        "background and takes no lock that stops reads or writes, but it is work the database does for every "
+        "delete, and a vacuum that has dead rows to remove reads each index of the table whole.",
+        "",
     ]
 
 
@@ -1036,6 +1084,15 @@ def list_section(results: dict) -> list[str]:
         ["the bare indexed SELECT (baseline)", ms(listing["raw"]["median"])],
     ]
     lines += table(["part", "median"], rows)
+    if "last_page" in listing:
+        last = listing["last_page"]
+        lines += [
+            "",
+            f"Paging is by offset (PocketPaw's list takes only a limit): the last page, `offset={last['offset']:,}`, "
+            f"took {ms(last['median'])}, {last['median'] / listing['api']['median']:.1f}× the first, timed in the "
+            "same interleaved trials. The database walks the owner's index past every session before the page; "
+            "a client paging through everything pays that for each page.",
+        ]
     lines += in_request_table(listing)
     lines += ["", "The queries of one request:", ""]
     lines += [f"{i + 1}. `{q[:300]}`" for i, q in enumerate(listing["queries"])]

@@ -54,6 +54,7 @@ SIZES = {
         "delete_trials": {1_000: 7, 10_000: 7, 100_000: 9},
         "store_delete_n": 100_000,
         "store_trials": 9,
+        "vacuum_trials": 3,
         "store_small": 1_000,
         "store_big": 100_000,
         "list_trials": 21,
@@ -81,6 +82,7 @@ SIZES = {
         "delete_trials": {100: 3, 1_000: 3},
         "store_delete_n": 500,
         "store_trials": 3,
+        "vacuum_trials": 1,
         "store_small": 100,
         "store_big": 1_000,
         "list_trials": 5,
@@ -363,6 +365,7 @@ def figure_store_size(ctx) -> None:
     """2. The same delete with a small and a big store of other sessions."""
     from baseline import MESSAGES_OF_SESSION
     from dataset import after_bulk_load
+    from django.db import connection
 
     builder, sizes, results = ctx["builder"], ctx["sizes"], ctx["results"]
     owner = ctx["main_user"]
@@ -374,6 +377,9 @@ def figure_store_size(ctx) -> None:
         after_bulk_load()
         return session
 
+    def deleted_through_api():
+        api_delete(client, prepare())
+
     def measure():
         result = trials(
             {"api": (prepare, lambda s: api_delete(client, s)), "raw": (prepare, raw_delete)},
@@ -383,6 +389,12 @@ def figure_store_size(ctx) -> None:
         session = prepare()
         result["plan"] = explain_sql(MESSAGES_OF_SESSION, [session.pk])
         raw_delete(session)
+        if connection.vendor == "postgresql":
+            # What a PostgreSQL delete leaves for later: the dead rows, their TOAST and their index
+            # entries stay until a VACUUM (autovacuum's, in production) removes them.
+            result["vacuum"] = median_of(
+                lambda _: vacuum_messages(), sizes["vacuum_trials"], prepare=deleted_through_api
+            )
         return result
 
     small_m, big_m = sizes["store_small"], sizes["store_big"]
@@ -407,6 +419,13 @@ def figure_store_size(ctx) -> None:
     log(f"store size: ratio {results['store_size']['ratio']:.2f}")
 
 
+def vacuum_messages() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM sessions_app_message")
+
+
 def figure_list(ctx) -> None:
     """4. GET /api/sessions?limit=50 for the user with the big store, against one indexed SELECT."""
     from django.db import connection, reset_queries
@@ -426,10 +445,13 @@ def figure_list(ctx) -> None:
     floor_client = bearer_client(floor_user)
     ctx["floor_user"] = floor_user
 
-    def api(c=client):
-        response = c.get("/api/sessions", {"limit": PAGE})
+    def api(c=client, offset=0):
+        response = c.get("/api/sessions", {"limit": PAGE, "offset": offset})
         if response.status_code != 200 or len(response.json()["sessions"]) != PAGE:
             raise AssertionError(f"list answered {response.status_code}")
+
+    # The last page: offset paging reads past every session before it.
+    last_page = Session.objects.filter(owner=owner).count() - PAGE
 
     sql = (
         "SELECT id, key, title, channel, created_at, updated_at, message_count, preview "
@@ -456,9 +478,15 @@ def figure_list(ctx) -> None:
     count = sizes["list_trials"]
     # The small user's list is timed in the same interleaved trials, so drift hits both lists alike.
     main = trials(
-        {"api": (None, lambda _: api()), "floor_api": (None, lambda _: api(floor_client)), "raw": (None, raw)},
+        {
+            "api": (None, lambda _: api()),
+            "floor_api": (None, lambda _: api(floor_client)),
+            "last_page_api": (None, lambda _: api(offset=last_page)),
+            "raw": (None, raw),
+        },
         count,
     )
+    last_page_api = main.pop("last_page_api")
     mine = selectors.session_list_for_user(user=owner)
     page = list(mine.order_by("-updated_at", "-id")[:PAGE])
     request = RequestFactory().get("/api/sessions", HTTP_AUTHORIZATION=client.defaults["HTTP_AUTHORIZATION"])
@@ -505,6 +533,7 @@ def figure_list(ctx) -> None:
         "floor_queries": floor_queries,
         **main,
         "ratio": main["api"]["median"] / main["raw"]["median"],
+        "last_page": {"offset": last_page, **last_page_api},
         "parts": parts,
         "plan_page": explain(mine.order_by("-updated_at", "-id")[:PAGE]),
         "plan_total": explain(SessionTotal.objects.filter(owner=owner).values_list("sessions")),
