@@ -58,7 +58,7 @@ SIZES = {
         "store_small": 1_000,
         "store_big": 100_000,
         "list_trials": 21,
-        "search_trials": {"api": 7, "exists": 3, "plain": 3},
+        "search_trials": 5,
         "pocketpaw_ms": [1_000, 10_000],
         "pocketpaw_trials": 5,
         "pocketpaw_scaling_others": 1_000,
@@ -86,7 +86,7 @@ SIZES = {
         "store_small": 100,
         "store_big": 1_000,
         "list_trials": 5,
-        "search_trials": {"api": 3, "exists": 3, "plain": 3},
+        "search_trials": 3,
         "pocketpaw_ms": [100, 300],
         "pocketpaw_trials": 3,
         "pocketpaw_scaling_others": 50,
@@ -972,7 +972,6 @@ def figure_search(ctx) -> None:
             cursor.execute(sql, params)
             return [key for (key,) in cursor.fetchall()]
 
-    counts = sizes["search_trials"]
     rows = []
     for label, word in [("rare", RARE_WORD), ("common", COMMON_WORD)]:
         by_api, by_exists, by_plain = api(word), exists_scan(word), plain_scan(word)
@@ -985,12 +984,16 @@ def figure_search(ctx) -> None:
         def selector(_, word=word):
             return selectors.session_search_for_user(user=owner, query=word, limit=SEARCH_LIMIT)
 
-        timed = {
-            "api": median_of(lambda _, w=word: api(w), counts["api"]),
-            "selector": median_of(selector, counts["api"]),
-            "exists": median_of(lambda _, w=word: exists_scan(w), counts["exists"]),
-            "plain": median_of(lambda _, w=word: plain_scan(w), counts["plain"]),
-        }
+        # Interleaved, so that the machine's drift moves the request and its baselines alike.
+        timed = trials(
+            {
+                "api": (None, lambda _, w=word: api(w)),
+                "selector": (None, selector),
+                "exists": (None, lambda _, w=word: exists_scan(w)),
+                "plain": (None, lambda _, w=word: plain_scan(w)),
+            },
+            sizes["search_trials"],
+        )
         rows.append(
             {
                 "word": label,
