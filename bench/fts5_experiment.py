@@ -1,25 +1,34 @@
 """What an FTS5 trigram index would give SQLite's search, and what it would cost deletes.
 
 Not part of `make bench`: the evidence behind the report's note on rare-word search
-on SQLite. It needs no Django: plain SQLite files in a temporary directory, with the
-service's pragmas (WAL, synchronous=NORMAL, secure_delete=ON), a message table shaped
-like sessions_app_message, and the benchmark's corpus. For each variant it measures
-the build rate, the file size, a rare-word search (newest-first EXISTS scan, and
-through the index where there is one; same sessions found) and deleting a session of
-`--delete` messages with the bare DELETE statements.
+on SQLite, and `bench/FTS5.md` is its committed output. It needs no Django: plain SQLite
+files in a temporary directory, with the service's pragmas (WAL, synchronous=NORMAL,
+secure_delete=ON), tables shaped like the service's session and message tables, and the
+benchmark's corpus at the benchmark's scale. For each variant it measures the build rate,
+the file size, a rare-word search (the service's newest-first EXISTS scan, and through the
+index where there is one; same sessions found) and deleting a session with the bare DELETE
+statements (the index's triggers fire for them, as they would for the service).
 
-    .venv/bin/python bench/fts5_experiment.py [--sessions 10000] [--delete 1000]
+    .venv/bin/python bench/fts5_experiment.py [--sessions 100000] [--delete 10000] \
+        [--output bench/FTS5.md]
 
-FTS5's `secure-delete` option (which removes a deleted row's entries from the index
-at once, instead of leaving them in older segments until a merge) needs SQLite 3.44
-or newer: the script uses pysqlite3 (pysqlite3-binary) when it is installed, and
-skips that variant otherwise.
+Variants: no index (the service); FTS5 trigram over the message table with triggers
+(external content, the issue's design), whose deleted trigrams stay in older index
+segments until a merge, so the script also times `optimize`, the merge that removes
+them all; the same with `detail=none` (no positions: a smaller index, searched as an AND
+of the word's trigrams); a contentless table with `contentless_delete=1` (SQLite 3.43+;
+a delete marks the row instead of tokenizing its text); and FTS5's `secure-delete`
+(SQLite 3.44+; removes a deleted row's entries at once). The service's SQLite is 3.40.1,
+so the script runs on pysqlite3 (pysqlite3-binary, in bench/requirements.txt), a newer
+SQLite with the same pragmas, and says which it ran on.
 """
 
 import argparse
 import os
+import shlex
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,10 +41,24 @@ except ImportError:
     import sqlite3
 
 MESSAGES_PER_SESSION = 10
+# name: (FTS5 options or None, minimum SQLite version)
 VARIANTS = {
-    "no index (the service today)": None,
-    "FTS5 trigram, external content, triggers": "plain",
-    "FTS5 trigram, external content, triggers, secure-delete": "secure",
+    "no index (the service)": (None, (3, 0)),
+    "FTS5 trigram, external content, triggers": ("external", (3, 34)),
+    "the same, detail=none": ("detail-none", (3, 34)),
+    "FTS5 trigram, contentless_delete=1, triggers": ("contentless", (3, 43)),
+    "FTS5 trigram, external content, triggers, secure-delete": ("secure", (3, 44)),
+}
+FTS_TABLE = {
+    "external": "content, tokenize='trigram', content='message', content_rowid='id'",
+    "detail-none": "content, tokenize='trigram', content='message', content_rowid='id', detail=none",
+    "contentless": "content, tokenize='trigram', content='', contentless_delete=1",
+    "secure": "content, tokenize='trigram', content='message', content_rowid='id'",
+}
+FORGET = {
+    # An external-content index forgets a row by being told its old text, which it tokenizes.
+    "external": "INSERT INTO message_fts(message_fts, rowid, content) VALUES ('delete', old.id, old.content)",
+    "contentless": "DELETE FROM message_fts WHERE rowid = old.id",
 }
 
 
@@ -50,20 +73,15 @@ def open_db(path: Path, fts: str | None):
     )
     db.execute("CREATE INDEX message_session_time ON message (session_id, created_at)")
     if fts:
-        db.execute(
-            "CREATE VIRTUAL TABLE message_fts USING fts5("
-            "content, tokenize='trigram', content='message', content_rowid='id')"
-        )
+        db.execute(f"CREATE VIRTUAL TABLE message_fts USING fts5({FTS_TABLE[fts]})")
         if fts == "secure":
             db.execute("INSERT INTO message_fts(message_fts, rank) VALUES ('secure-delete', 1)")
         db.execute(
             "CREATE TRIGGER message_fts_insert AFTER INSERT ON message BEGIN "
             "INSERT INTO message_fts(rowid, content) VALUES (new.id, new.content); END"
         )
-        db.execute(
-            "CREATE TRIGGER message_fts_delete AFTER DELETE ON message BEGIN "
-            "INSERT INTO message_fts(message_fts, rowid, content) VALUES ('delete', old.id, old.content); END"
-        )
+        forget = FORGET["contentless" if fts == "contentless" else "external"]
+        db.execute(f"CREATE TRIGGER message_fts_delete AFTER DELETE ON message BEGIN {forget}; END")
     return db
 
 
@@ -100,7 +118,14 @@ def search_scan(db, word):
     ]
 
 
-def search_index(db, word):
+def match_expression(word: str, fts: str) -> str:
+    if fts == "detail-none":
+        # Without positions FTS5 takes no phrase: every trigram of the word, in any order.
+        return " AND ".join('"' + word[i : i + 3].replace('"', '""') + '"' for i in range(len(word) - 2))
+    return '"' + word.replace('"', '""') + '"'
+
+
+def search_index(db, word, fts):
     # The index narrows to candidate messages; LIKE keeps icontains' exact meaning.
     return [
         row[0]
@@ -108,7 +133,7 @@ def search_index(db, word):
             "SELECT s.id FROM session s WHERE s.owner_id = 1 AND s.id IN (SELECT m.session_id FROM message m "
             "WHERE m.id IN (SELECT rowid FROM message_fts WHERE message_fts MATCH ?) AND m.content LIKE ?) "
             "ORDER BY s.updated_at DESC, s.id DESC LIMIT 20",
-            ('"' + word.replace('"', '""') + '"', f"%{word}%"),
+            (match_expression(word, fts), f"%{word}%"),
         )
     ]
 
@@ -139,46 +164,107 @@ def delete_session(db, pool, session_id: int, messages: int) -> float:
     return time.perf_counter() - started
 
 
+def optimize(db) -> float:
+    """Merge every segment into one: the deleted rows' entries go, and the whole index is rewritten."""
+    started = time.perf_counter()
+    db.execute("INSERT INTO message_fts(message_fts) VALUES ('optimize')")
+    return time.perf_counter() - started
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.0f} ms" if seconds >= 0.1 else f"{seconds * 1000:.2f} ms"
+
+
+def measure(name, fts, path, pool, args) -> dict:
+    db = open_db(path, fts)
+    row = {"name": name, "rate": args.sessions * MESSAGES_PER_SESSION / fill(db, pool, args.sessions)}
+    row["size_mb"] = os.path.getsize(path) / 2**20
+    row["scan"], expected = best_of(lambda: search_scan(db, RARE_WORD))
+    if fts:
+        row["index"], found = best_of(lambda: search_index(db, RARE_WORD, fts))
+        assert found == expected, (found, expected)
+    row["deleted"] = args.delete_secure if fts == "secure" else args.delete
+    row["delete"] = statistics.median(
+        delete_session(db, pool, 10**7 + t, row["deleted"]) for t in range(args.trials)
+    )
+    if fts in ("external", "detail-none", "contentless"):
+        row["optimize"] = optimize(db)
+    db.close()
+    return row
+
+
+def markdown(rows: list[dict], args, skipped: list[str]) -> str:
+    bare = rows[0]["delete"] / rows[0]["deleted"]
+    lines = [
+        "# FTS5 trigram index on SQLite: what it gives search, what it costs deletes",
+        "",
+        f"Written by `bench/fts5_experiment.py` on SQLite {sqlite3.sqlite_version} ({sqlite3.__name__}; "
+        f"the service runs on Python's own sqlite3, SQLite {args.service_sqlite}). A store of "
+        f"{args.sessions:,} sessions × {MESSAGES_PER_SESSION} messages of the benchmark's corpus "
+        f"({args.sessions * MESSAGES_PER_SESSION:,} messages, the scale of the benchmark's search figure), with "
+        "the service's pragmas (WAL, synchronous=NORMAL, secure_delete=ON). Search: the rare word "
+        f"`{RARE_WORD}`, best of 3, the same sessions found by the scan and through the index. Delete: "
+        "the bare `DELETE` statements for one session (the index's triggers fire for them, so the service "
+        f"would pay the same), median of {args.trials}. `optimize` merges every index segment into one: "
+        "the only way, without `secure-delete`, to be sure a deleted message's trigrams have left the index "
+        "file; it rewrites the whole index.",
+        "",
+        "| variant | build (messages/s) | file | rare word, scan | rare word, index | deleted session | "
+        "delete | per message | × the delete without index | `optimize` afterwards |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        per_message = row["delete"] / row["deleted"]
+        lines.append(
+            f"| {row['name']} | {row['rate']:,.0f} | {row['size_mb']:,.0f} MB | {ms(row['scan'])} | "
+            f"{ms(row['index']) if 'index' in row else '-'} | {row['deleted']:,} messages | {ms(row['delete'])} | "
+            f"{per_message * 1e6:,.1f} µs | {per_message / bare:,.1f} | "
+            f"{ms(row['optimize']) if 'optimize' in row else '-'} |"
+        )
+    lines += [""] + [f"- {line}" for line in skipped]
+    lines += [
+        "",
+        f"Command: `{shlex.join([os.path.relpath(sys.executable), *sys.argv])}`; date "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} CPUs.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sessions", type=int, default=10_000, help="sessions of 10 messages in the store")
-    parser.add_argument("--delete", type=int, default=1_000, help="messages in the deleted session")
-    parser.add_argument("--trials", type=int, default=3)
-    args = parser.parse_args()
-    secure_ok = tuple(int(x) for x in sqlite3.sqlite_version.split(".")) >= (3, 44)
-    print(
-        f"SQLite {sqlite3.sqlite_version} ({sqlite3.__name__}); store: {args.sessions:,} sessions × "
-        f"{MESSAGES_PER_SESSION} messages; deleted session: {args.delete:,} messages"
+    parser.add_argument("--sessions", type=int, default=100_000, help="sessions of 10 messages in the store")
+    parser.add_argument("--delete", type=int, default=10_000, help="messages in the deleted session")
+    parser.add_argument(
+        "--delete-secure", type=int, default=200, help="messages in the deleted session, secure-delete variant"
     )
+    parser.add_argument("--trials", type=int, default=3)
+    parser.add_argument("--output", type=Path, help="write the results as Markdown here")
+    args = parser.parse_args()
+    import sqlite3 as service_sqlite
+
+    args.service_sqlite = service_sqlite.sqlite_version
+    version = tuple(int(x) for x in sqlite3.sqlite_version.split("."))
+    print(f"SQLite {sqlite3.sqlite_version} ({sqlite3.__name__}); {args.sessions:,} sessions", flush=True)
     pool = TextPool()
     directory = Path(tempfile.mkdtemp(prefix="fts5-experiment-"))
+    rows, skipped = [], []
     try:
-        for name, fts in VARIANTS.items():
-            if fts == "secure" and not secure_ok:
-                print(f"- {name}: skipped (needs SQLite 3.44+; pip install pysqlite3-binary)")
+        for name, (fts, needs) in VARIANTS.items():
+            if version < needs:
+                skipped.append(f"{name}: skipped, needs SQLite {'.'.join(map(str, needs))}+ (pysqlite3-binary)")
+                print(skipped[-1], flush=True)
                 continue
-            path = directory / f"{fts or 'none'}.sqlite3"
-            db = open_db(path, fts)
-            build = fill(db, pool, args.sessions)
-            rows = args.sessions * MESSAGES_PER_SESSION
-            scan_seconds, expected = best_of(lambda db=db: search_scan(db, RARE_WORD))
-            line = (
-                f"- {name}: build {rows / build:,.0f} messages/s, file {os.path.getsize(path) / 2**20:.0f} MB, "
-                f"rare word by scan {scan_seconds * 1000:.1f} ms"
-            )
-            if fts:
-                index_seconds, found = best_of(lambda db=db: search_index(db, RARE_WORD))
-                assert found == expected, (found, expected)
-                line += f", through the index {index_seconds * 1000:.2f} ms"
-            deletes = [delete_session(db, pool, 10**7 + t, args.delete) for t in range(args.trials)]
-            median = statistics.median(deletes)
-            line += f"; delete {median * 1000:,.0f} ms ({median / args.delete * 1e6:,.0f} µs per message)"
-            print(line, flush=True)
-            db.close()
+            rows.append(measure(name, fts, directory / f"{fts or 'none'}.sqlite3", pool, args))
+            print(rows[-1], flush=True)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+    text = markdown(rows, args, skipped)
+    print(text)
+    if args.output:
+        args.output.write_text(text)
 
 
 if __name__ == "__main__":
