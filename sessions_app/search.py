@@ -6,13 +6,12 @@ a rare word needs every message read, or an index of them:
 
 - PostgreSQL: pg_trgm with a GIN index on UPPER(content), the expression Django's
   icontains compares, so the planner answers a rare word from the index.
-- SQLite: no index. An FTS5 trigram table kept by triggers was built and measured
-  (bench/fts5_experiment.py, 5,000 sessions): it answers a rare word 30 to 50x
-  faster, but deleting costs 58 us per message instead of 2 (the index has to
-  tokenize what it forgets), and the deleted text's trigrams stay in the index's
-  older segments until a merge; with FTS5's secure-delete, which removes them at
-  once, a delete costs 35 ms per message, minutes for a 100,000-message session.
-  Fast, permanent deletes come first; a rare word is a scan of the messages.
+- SQLite: no index. FTS5 trigram tables kept by triggers were built and measured at
+  the benchmark's scale (bench/FTS5.md): they answer a rare word in milliseconds, but
+  every deleted message then costs the index 13 to 32 times the bare delete, and its
+  trigrams stay in the index's older segments until a merge of the whole index; FTS5's
+  secure-delete, which removes them at once, needs SQLite 3.44 and costs an hour for a
+  100,000-message session. Fast, permanent deletes come first; a rare word is a scan.
 
 SQLite's LIKE folds only ASCII letters, so for a query with other cased letters (é, Σ, ...)
 both sides are folded by Python's str.casefold, registered as CASEFOLD on every
