@@ -933,8 +933,10 @@ def store_vacuum(store: dict) -> list[str]:
         f"with {store['small_m']:,} other sessions and {ms(big['median'])} with {store['big_m']:,} "
         f"({big['median'] / small['median']:.1f}×; {big['median'] / delete:.1f}× the delete itself; trials "
         f"{', '.join(ms(t) for t in small['times'])} and {', '.join(ms(t) for t in big['times'])}). It runs in the "
-        "background and takes no lock that stops reads or writes, but it is work the database does for every "
-        "delete, and a vacuum that has dead rows to remove reads each index of the table whole.",
+        "background and takes no lock that stops reads or writes, but it is the larger part of what a delete "
+        "costs the database: a vacuum with dead rows to remove reads each index of the table whole, however few "
+        "they are. Autovacuum waits until dead rows pass a share of the table (20% by default), so one vacuum "
+        "serves many deletes.",
         "",
     ]
 
