@@ -507,6 +507,14 @@ def test_json_export_of_a_session_deleted_mid_download_ends_after_the_messages_a
     assert [m["content"][:4] for m in body["messages"]] == [f"{i:04d}" for i in range(MESSAGE_CHUNK_ROWS)]
 
 
+def test_export_of_a_session_deleted_before_its_download_starts_is_a_whole_empty_document(auth_client, user):
+    session_with_messages(owner=user, key="s1", count=3)
+    response = auth_client.get("/api/sessions/s1/export")
+    assert auth_client.delete("/api/sessions/s1").status_code == 200
+    body = json.loads(b"".join(response.streaming_content))
+    assert (body["session_id"], body["messages"]) == ("s1", [])
+
+
 def test_export_of_missing_session_is_404(auth_client):
     response = auth_client.get("/api/sessions/nope/export")
     assert response.status_code == 404

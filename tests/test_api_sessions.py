@@ -8,7 +8,6 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from sessions_app.models import Message, Session
-from sessions_app.validators import MAX_JSON_DEPTH
 
 from .conftest import path_segment
 from .factories import SessionFactory
@@ -64,6 +63,37 @@ def test_create_without_id_generates_session_and_12_hex(auth_client):
     response = auth_client.post("/api/sessions", {}, format="json")
     assert response.status_code == 201
     assert re.fullmatch(r"session_[0-9a-f]{12}", response.json()["id"])
+
+
+def test_create_without_channel_is_channel_web(auth_client):
+    response = auth_client.post("/api/sessions", {"id": "s1"}, format="json")
+    assert response.json()["channel"] == "web"
+    assert Session.objects.get(key="s1").channel == "web"
+
+
+def test_create_with_a_reserved_id_says_the_id_is_reserved(auth_client):
+    response = auth_client.post("/api/sessions", {"id": "search"}, format="json")
+    assert (response.status_code, response.json()) == (400, {"id": ["'search' is reserved by the API."]})
+
+
+def test_delete_on_the_session_list_is_405(auth_client, user):
+    SessionFactory(owner=user, key="s1")
+    assert auth_client.delete("/api/sessions").status_code == 405
+    assert Session.objects.filter(key="s1").exists()
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("get", "/api/sessions/s1/messages"),
+        ("delete", "/api/sessions/s1/history"),
+        ("delete", "/api/sessions/s1/export"),
+        ("get", "/api/sessions/s1/title"),
+    ],
+)
+def test_a_method_a_sessions_route_does_not_take_is_405(auth_client, user, method, path):
+    SessionFactory(owner=user, key="s1")
+    assert getattr(auth_client, method)(path).status_code == 405
 
 
 def test_create_without_title_is_titled_new_chat(auth_client):
@@ -310,16 +340,17 @@ def metadata_nested(levels: int) -> dict:
     return {"a": nested}
 
 
-def test_append_with_metadata_at_the_depth_limit_is_accepted(auth_client, user):
+def test_append_with_metadata_100_containers_deep_is_accepted(auth_client, user):
     SessionFactory(owner=user, key="s1")
-    body = {"role": "user", "content": "hi", "metadata": metadata_nested(MAX_JSON_DEPTH)}
+    body = {"role": "user", "content": "hi", "metadata": metadata_nested(100)}
     assert auth_client.post("/api/sessions/s1/messages", body, format="json").status_code == 201
 
 
-def test_append_with_metadata_one_level_past_the_limit_is_400(auth_client, user):
+def test_append_with_metadata_101_containers_deep_is_400_naming_the_limit(auth_client, user):
     SessionFactory(owner=user, key="s1")
-    body = {"role": "user", "content": "hi", "metadata": metadata_nested(MAX_JSON_DEPTH + 1)}
-    assert auth_client.post("/api/sessions/s1/messages", body, format="json").status_code == 400
+    body = {"role": "user", "content": "hi", "metadata": metadata_nested(101)}
+    response = auth_client.post("/api/sessions/s1/messages", body, format="json")
+    assert (response.status_code, response.json()) == (400, {"metadata": ["Nested deeper than 100 levels."]})
 
 
 def test_append_refuses_content_over_the_limit(auth_client, user, settings):

@@ -134,6 +134,12 @@ def test_deleting_a_user_records_each_of_their_sessions(user):
     )
 
 
+def test_deleting_a_user_outside_the_admin_records_no_actor(user):
+    SessionFactory(owner=user, key="a")
+    user.delete()
+    assert only_record().actor_username == ""
+
+
 def test_deleting_a_user_in_the_admin_deletes_their_sessions(admin_client, user):
     session_with_messages(owner=user, key="a", count=3)
     admin_client.post(f"/admin/auth/user/{user.pk}/delete/", {"post": "yes"})

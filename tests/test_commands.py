@@ -39,6 +39,14 @@ def test_reports_how_many_sessions_and_messages_were_deleted(user):
     assert "Deleted 2 session(s) and 5 message(s)." in output
 
 
+def test_reports_every_message_of_a_delete_that_takes_several_statements(monkeypatch, user):
+    monkeypatch.setattr(services, "IDS_PER_STATEMENT", 2)
+    for key in ["s1", "s2", "s3"]:
+        session_with_messages(owner=user, key=key, count=2)
+    output, _ = run("s1", "s2", "s3", "--noinput")
+    assert "Deleted 3 session(s) and 6 message(s)." in output
+
+
 def test_lists_owner_id_message_count_and_last_activity_before_deleting(user):
     session = session_with_messages(owner=user, key="telegram:9", count=2)
     Session.objects.filter(pk=session.pk).update(updated_at=datetime(2026, 3, 4, 5, 6, 7, tzinfo=dt_timezone.utc))
