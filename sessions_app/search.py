@@ -35,6 +35,7 @@ POSTGRES_QUERY_CANCELED = "57014"
 class SearchTimedOut(Exception):
     """A search ran past its time limit and was stopped."""
 
+
 POSTGRES_CREATE = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX IF NOT EXISTS message_content_trgm_idx "
