@@ -96,3 +96,10 @@ def statements_that_sort(captured_queries) -> list[str]:
                 if any("USE TEMP B-TREE" in row[-1] for row in cursor.fetchall()):
                     sorting.append(query["sql"])
     return sorting
+
+
+def login(client, username="alice") -> dict:
+    """The token pair the token route answers for a user with the test password."""
+    response = client.post("/api/auth/token", {"username": username, "password": PASSWORD}, format="json")
+    assert response.status_code == 200
+    return response.json()

@@ -9,7 +9,7 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from sessions_app.models import Session
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, login
 from .factories import SessionFactory
 
 
@@ -85,10 +85,6 @@ def test_refresh_returns_a_new_access_token(api_client, user):
     response = api_client.post("/api/auth/token/refresh", {"refresh": refresh}, format="json")
     assert response.status_code == 200
     assert "access" in response.json()
-
-
-def login(api_client) -> dict:
-    return api_client.post("/api/auth/token", {"username": "alice", "password": PASSWORD}, format="json").json()
 
 
 def change_password(user) -> None:

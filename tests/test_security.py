@@ -26,7 +26,7 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from sessions_app.models import DeletionRecord, Message, Session
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, login
 from .factories import SessionFactory, session_with_messages
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -37,12 +37,6 @@ def b64(data: bytes) -> str:
 
 
 # --- logout and rotation ------------------------------------------------------------------
-
-
-def login(client, username="alice"):
-    response = client.post("/api/auth/token", {"username": username, "password": PASSWORD}, format="json")
-    assert response.status_code == 200
-    return response.json()
 
 
 def test_logout_revokes_the_refresh_token(api_client, user):
