@@ -32,22 +32,46 @@ sys.path.insert(0, str(BENCH.parent))
 sys.path.insert(0, str(BENCH))
 
 
+from timing import status_kib  # noqa: E402
+
 RSS_KINDS = ["RssAnon", "RssFile", "RssShmem"]
 
 
-def status_kib(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise KeyError(field)
-
-
-def reset_peak() -> bool:
+def reset_peak(pid: str = "self") -> bool:
     try:
-        Path("/proc/self/clear_refs").write_text("5")
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
         return True
     except OSError:
         return False
+
+
+class ProcessMemory:
+    """The kernel's accounting of one process's memory across a measured step (its peak reset first)."""
+
+    def __init__(self, pid: str = "self"):
+        self.pid = pid
+
+    def start(self) -> None:
+        self.peak_reset = reset_peak(self.pid)
+        self.rss_before, self.hwm_before = status_kib("VmRSS", self.pid), status_kib("VmHWM", self.pid)
+        self.kinds_before = {kind: status_kib(kind, self.pid) for kind in RSS_KINDS}
+
+    def stop(self) -> dict:
+        hwm_after, rss_after = status_kib("VmHWM", self.pid), status_kib("VmRSS", self.pid)
+        return {
+            "peak_reset": self.peak_reset,
+            "rss_before_kib": self.rss_before,
+            "hwm_before_kib": self.hwm_before,
+            "hwm_after_kib": hwm_after,
+            "rss_after_kib": rss_after,
+            # Without the reset, the peak may predate the step: growth is then a lower bound.
+            "rss_growth_kib": hwm_after - (self.rss_before if self.peak_reset else self.hwm_before),
+            # Where resident memory is after the step against before: the heap (anonymous), mapped
+            # files (the SQLite library, WAL index) and shared memory (PostgreSQL's shared buffers).
+            "rss_kinds_delta_kib": {
+                kind: status_kib(kind, self.pid) - self.kinds_before[kind] for kind in RSS_KINDS
+            },
+        }
 
 
 def main():
@@ -64,6 +88,7 @@ def main():
 
     django.setup()
     from django.contrib.auth import get_user_model
+    from django.db import connection
     from django.test import Client
     from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -116,11 +141,22 @@ def main():
         sessions_before = Session.objects.filter(owner=owner).count()
     gc.collect()
 
+    # On PostgreSQL the delete runs in the server's backend process for this connection: its memory
+    # is measured alike (readable when the benchmark runs as the server's user or as root).
+    backend = None
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = ProcessMemory(str(cursor.fetchone()[0]))
     if args.tracemalloc:
         tracemalloc.start()
-    peak_reset = reset_peak()
-    rss_before, hwm_before = status_kib("VmRSS"), status_kib("VmHWM")
-    kinds_before = {kind: status_kib(kind) for kind in RSS_KINDS}
+    this_process = ProcessMemory()
+    this_process.start()
+    if backend:
+        try:
+            backend.start()
+        except OSError:
+            backend = None
     maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     exported_bytes = None
@@ -133,8 +169,8 @@ def main():
     else:
         bare_session_delete(victim.pk)
     seconds = time.perf_counter() - started
-    hwm_after, rss_after = status_kib("VmHWM"), status_kib("VmRSS")
-    kinds_after = {kind: status_kib(kind) for kind in RSS_KINDS}
+    backend_memory = backend.stop() if backend else None
+    memory = this_process.stop()
     maxrss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     traced_peak = tracemalloc.get_traced_memory()[1] if args.tracemalloc else None
     if args.tracemalloc:
@@ -150,18 +186,10 @@ def main():
                 "how": args.how,
                 "seconds": seconds,
                 "exported_bytes": exported_bytes,
-                "peak_reset": peak_reset,
-                "rss_before_kib": rss_before,
-                "hwm_before_kib": hwm_before,
-                "hwm_after_kib": hwm_after,
-                "rss_after_kib": rss_after,
-                # Without the reset, the peak may predate the delete: growth is then a lower bound.
-                "rss_growth_kib": hwm_after - (rss_before if peak_reset else hwm_before),
+                **memory,
                 "maxrss_growth_kib": maxrss_after - maxrss_before,
                 "traced_peak_kib": traced_peak / 1024 if traced_peak is not None else None,
-                # Where resident memory is after the delete against before: the heap (anonymous),
-                # mapped files (the SQLite library, WAL index) and shared memory.
-                "rss_kinds_delta_kib": {kind: kinds_after[kind] - kinds_before[kind] for kind in RSS_KINDS},
+                "backend": backend_memory,
                 "pid": os.getpid(),
             }
         )

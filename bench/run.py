@@ -925,6 +925,7 @@ def without_trigram_index():
 
 def figure_search(ctx) -> None:
     """5. GET /api/sessions/search over the big store, against plain icontains scans."""
+    from django.contrib.auth import get_user_model
     from django.db import connection
     from django.db.models import Exists, OuterRef
 
@@ -933,26 +934,28 @@ def figure_search(ctx) -> None:
 
     sizes, results = ctx["sizes"], ctx["results"]
     owner = ctx["main_user"]
-    client = bearer_client(owner)
+    # A user holding a small share of the table: the walk reads what the user holds, the plain scan the table.
+    minority = get_user_model().objects.get(username="neighbour_0")
+    clients = {owner.pk: bearer_client(owner), minority.pk: bearer_client(minority)}
     newest_first = ("-updated_at", "-id")
 
-    def api(word):
-        response = client.get("/api/sessions/search", {"q": word, "limit": SEARCH_LIMIT})
+    def api(user, word):
+        response = clients[user.pk].get("/api/sessions/search", {"q": word, "limit": SEARCH_LIMIT})
         if response.status_code != 200:
             raise AssertionError(f"search answered {response.status_code}")
         return [s["id"] for s in response.json()["sessions"]]
 
-    def exists_query(word):
+    def exists_query(user, word):
         matching = Message.objects.filter(session=OuterRef("pk"), content__icontains=word)
-        found = Session.objects.filter(owner=owner).filter(Exists(matching)).order_by(*newest_first)
+        found = Session.objects.filter(owner=user).filter(Exists(matching)).order_by(*newest_first)
         return found.values_list("key", flat=True)[:SEARCH_LIMIT]
 
-    def exists_scan(word):
+    def exists_scan(user, word):
         with without_trigram_index():
-            return list(exists_query(word))
+            return list(exists_query(user, word))
 
-    def plain_sql(word):
-        """Every message read once (the ORM's icontains, no index); of the sessions found, the owner's newest 20.
+    def plain_sql(user, word):
+        """Every message read once (the ORM's icontains, no index); of the sessions found, the user's newest 20.
 
         MATERIALIZED keeps the scan a scan: as a plain subquery, PostgreSQL's planner turns it
         into the newest-first walk that stops at the 20th match, the EXISTS baseline's plan.
@@ -963,34 +966,38 @@ def figure_search(ctx) -> None:
             f"WITH matching AS MATERIALIZED ({inner}) SELECT key FROM sessions_app_session "
             "WHERE owner_id = %s AND id IN (SELECT session_id FROM matching) "
             "ORDER BY updated_at DESC, id DESC LIMIT %s",
-            [*params, owner.pk, SEARCH_LIMIT],
+            [*params, user.pk, SEARCH_LIMIT],
         )
 
-    def plain_scan(word):
-        sql, params = plain_sql(word)
+    def plain_scan(user, word):
+        sql, params = plain_sql(user, word)
         with without_trigram_index(), connection.cursor() as cursor:
             cursor.execute(sql, params)
             return [key for (key,) in cursor.fetchall()]
 
     rows = []
-    for label, word in [("rare", RARE_WORD), ("common", COMMON_WORD)]:
-        by_api, by_exists, by_plain = api(word), exists_scan(word), plain_scan(word)
+    for label, word, user in [
+        ("rare", RARE_WORD, owner),
+        ("common", COMMON_WORD, owner),
+        ("rare, minority user", RARE_WORD, minority),
+    ]:
+        by_api, by_exists, by_plain = api(user, word), exists_scan(user, word), plain_scan(user, word)
         same = by_api == by_exists == by_plain
         if not same:
             ctx["errors"].append(
                 f"search {label!r}: API {by_api[:5]}..., EXISTS {by_exists[:5]}..., scan {by_plain[:5]}..."
             )
 
-        def selector(_, word=word):
-            return selectors.session_search_for_user(user=owner, query=word, limit=SEARCH_LIMIT)
+        def selector(_, user=user, word=word):
+            return selectors.session_search_for_user(user=user, query=word, limit=SEARCH_LIMIT)
 
         # Interleaved, so that the machine's drift moves the request and its baselines alike.
         timed = trials(
             {
-                "api": (None, lambda _, w=word: api(w)),
+                "api": (None, lambda _, u=user, w=word: api(u, w)),
                 "selector": (None, selector),
-                "exists": (None, lambda _, w=word: exists_scan(w)),
-                "plain": (None, lambda _, w=word: plain_scan(w)),
+                "exists": (None, lambda _, u=user, w=word: exists_scan(u, w)),
+                "plain": (None, lambda _, u=user, w=word: plain_scan(u, w)),
             },
             sizes["search_trials"],
         )
@@ -998,21 +1005,22 @@ def figure_search(ctx) -> None:
             {
                 "word": label,
                 "q": word,
+                "user_messages": Message.objects.filter(session__owner=user).count(),
                 "found": len(by_api),
                 "same": same,
                 **timed,
                 "speedup_exists": timed["exists"]["median"] / timed["api"]["median"],
                 "speedup_plain": timed["plain"]["median"] / timed["api"]["median"],
                 "matching_messages": Message.objects.filter(content__icontains=word).count()
-                if label == "rare"
+                if word == RARE_WORD
                 else None,
             }
         )
         log(f"search {label}: " + ", ".join(f"{k} {v['median'] * 1000:.1f} ms" for k, v in timed.items()))
     matching = Message.objects.filter(session=OuterRef("pk"), content__icontains=RARE_WORD)
     with without_trigram_index():
-        baseline_plan = explain(exists_query(RARE_WORD)) if connection.vendor == "postgresql" else None
-        plain_plan = explain_sql(*plain_sql(RARE_WORD))
+        baseline_plan = explain(exists_query(owner, RARE_WORD)) if connection.vendor == "postgresql" else None
+        plain_plan = explain_sql(*plain_sql(owner, RARE_WORD))
     results["search"] = {
         "baseline_plan": baseline_plan,
         "plain_plan": plain_plan,
@@ -1025,7 +1033,7 @@ def figure_search(ctx) -> None:
             .filter(Exists(matching))
             .order_by(*newest_first)[:SEARCH_LIMIT]
         ),
-        "profile_rare": profile_top(lambda: api(RARE_WORD), 1),
+        "profile_rare": profile_top(lambda: api(owner, RARE_WORD), 1),
         "vendor": connection.vendor,
     }
 
