@@ -19,6 +19,8 @@ MAX_REQUESTS = 500_000
 REQUEST_TIMEOUT = 30
 # One client loop: what PocketPaw's web client does in one short conversation.
 LOOP = ["create", "append", "append", "append", "list", "history", "delete"]
+# Client threads of the open-loop load: more than the server can keep busy, so none waits long for one.
+OPEN_LOOP_CLIENTS = 32
 
 
 def free_port() -> int:
@@ -113,6 +115,134 @@ def percentile(sorted_values, fraction):
     return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * fraction))]
 
 
+def conversation(connection, headers, key: str, texts: list[str], record, keep_going=lambda: True) -> bool:
+    """One LOOP on `connection`: record(op, seconds, status, expected, what) for each request.
+
+    Stops early when keep_going() turns false, deleting the half-made session (recorded with op
+    None: checked, not timed), and returns whether the whole LOOP ran.
+    """
+    for step, op in enumerate(LOOP):
+        if not keep_going():
+            if step:  # leave nothing behind half done
+                status = send(connection, headers, "DELETE", f"/api/sessions/{key}", None)
+                record(None, 0.0, status, 200, f"DELETE /api/sessions/{key}")
+            return False
+        if op == "create":
+            method, path, body, expected = "POST", "/api/sessions", {"id": key}, 201
+        elif op == "append":
+            role = "user" if step % 2 else "assistant"
+            method, path, body, expected = (
+                "POST",
+                f"/api/sessions/{key}/messages",
+                {"role": role, "content": texts[step]},
+                201,
+            )
+        elif op == "list":
+            method, path, body, expected = "GET", "/api/sessions?limit=50", None, 200
+        elif op == "history":
+            method, path, body, expected = "GET", f"/api/sessions/{key}/history?limit=50", None, 200
+        else:
+            method, path, body, expected = "DELETE", f"/api/sessions/{key}", None, 200
+        started = time.perf_counter()
+        status = send(connection, headers, method, path, body)
+        record(op, time.perf_counter() - started, status, expected, f"{method} {path}")
+    return True
+
+
+def send(connection, headers, method: str, path: str, body) -> int | str:
+    """The response's status, or what went wrong (the connection is closed, to be reopened by the next request)."""
+    try:
+        connection.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    except Exception as error:  # noqa: BLE001 - any failure is counted, not raised
+        connection.close()
+        return f"{type(error).__name__}: {error}"
+
+
+def run_open_loop(port: int, tokens: list[str], seconds: float, conversations_per_second: float) -> dict:
+    """Conversations (one LOOP each) arriving at a fixed rate, whatever the server's pace.
+
+    A closed loop slows its clients down when the server slows, which hides queueing
+    (coordinated omission). Here conversation k is due at k / rate, on a new connection: its first request's
+    latency counts from that moment, so time spent waiting for a free client thread is
+    charged to the server's answer, as a user would feel it. Clients are plentiful
+    (OPEN_LOOP_CLIENTS) so that the generator is not the queue.
+    """
+    pool = TextPool(seed=11, size=512)
+    lock = threading.Lock()
+    latencies: dict[str, list[float]] = {op: [] for op in set(LOOP)}
+    errors: list[str] = []
+    started_late: list[float] = []
+    interval = 1 / conversations_per_second
+    due = [time.perf_counter() + 0.05 + k * interval for k in range(max(1, int(seconds * conversations_per_second)))]
+    next_index = [0]
+
+    def client(number: int):
+        while True:
+            with lock:
+                k = next_index[0]
+                next_index[0] += 1
+            if k >= len(due):
+                return
+            delay = due[k] - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            late = max(0.0, time.perf_counter() - due[k])
+            headers = {"Authorization": f"Bearer {tokens[k % len(tokens)]}", "Content-Type": "application/json"}
+            first = [True]
+
+            def record(op, elapsed, status, expected, what, late=late, first=first):
+                with lock:
+                    latencies[op].append(elapsed + (late if first[0] else 0.0))
+                    if first[0]:
+                        started_late.append(late)
+                        first[0] = False
+                    if status != expected:
+                        errors.append(f"{what} -> {status}")
+
+            texts = [pool.text(k * len(LOOP) + i) for i in range(len(LOOP))]
+            # A connection of its own, as a newly arrived user opens: one kept between conversations
+            # would sit idle past the server's keep-alive and be closed under it.
+            connection = HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
+            conversation(connection, headers, f"open_{number}_{k}", texts, record)
+            connection.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(OPEN_LOOP_CLIENTS)]
+    cpu_before = cpu_times()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(seconds + 4 * REQUEST_TIMEOUT * len(LOOP))
+    elapsed = time.perf_counter() - started
+    cpu_after = cpu_times()
+    everything = sorted(x for values in latencies.values() for x in values)
+    late_sorted = sorted(started_late)
+    return {
+        "offered_rps": conversations_per_second * len(LOOP),
+        "conversations": len(due),
+        "seconds": elapsed,
+        "requests": len(everything),
+        "p50_ms": percentile(everything, 0.50) * 1000,
+        "p99_ms": percentile(everything, 0.99) * 1000,
+        "max_ms": (everything[-1] if everything else float("nan")) * 1000,
+        "per_op": {
+            op: {
+                "requests": len(values),
+                "p50_ms": percentile(sorted(values), 0.50) * 1000,
+                "p99_ms": percentile(sorted(values), 0.99) * 1000,
+            }
+            for op, values in latencies.items()
+        },
+        "started_late_p99_ms": percentile(late_sorted, 0.99) * 1000,
+        "errors": len(errors),
+        "error_samples": errors[:5],
+        "cpu_busy": 1 - (cpu_after[1] - cpu_before[1]) / max(1, cpu_after[0] - cpu_before[0]),
+    }
+
+
 def run_load(port: int, tokens: list[str], seconds: float, exporter: tuple[str, str] | None = None) -> dict:
     """len(tokens) clients (one user each), each looping LOOP on its own keep-alive connection.
 
@@ -132,14 +262,7 @@ def run_load(port: int, tokens: list[str], seconds: float, exporter: tuple[str, 
         connection = HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
         while time.perf_counter() < stop_at:
             started = time.perf_counter()
-            try:
-                connection.request("GET", f"/api/sessions/{session_id}/export", headers=headers)
-                response = connection.getresponse()
-                response.read()
-                status = response.status
-            except Exception as error:  # noqa: BLE001 - counted, not raised
-                status = f"{type(error).__name__}: {error}"
-                connection.close()
+            status = send(connection, headers, "GET", f"/api/sessions/{session_id}/export", None)
             with lock:
                 exports.append(time.perf_counter() - started)
                 if status != 200:
@@ -150,64 +273,24 @@ def run_load(port: int, tokens: list[str], seconds: float, exporter: tuple[str, 
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         connection = HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
         loop = 0
-        while True:
-            key = f"load_{number}_{loop}"
-            for step, op in enumerate(LOOP):
-                if time.perf_counter() >= stop_at or count[0] >= MAX_REQUESTS:
-                    if step:  # leave nothing behind half done
-                        call(
-                            connection,
-                            headers,
-                            "delete",
-                            "DELETE",
-                            f"/api/sessions/{key}",
-                            None,
-                            200,
-                            timed=False,
-                        )
-                    connection.close()
-                    return
-                if op == "create":
-                    call(connection, headers, op, "POST", "/api/sessions", {"id": key}, 201)
-                elif op == "append":
-                    role = "user" if step % 2 else "assistant"
-                    content = pool.text(number * 1000 + loop * 3 + step)
-                    call(
-                        connection,
-                        headers,
-                        op,
-                        "POST",
-                        f"/api/sessions/{key}/messages",
-                        {"role": role, "content": content},
-                        201,
-                    )
-                elif op == "list":
-                    call(connection, headers, op, "GET", "/api/sessions?limit=50", None, 200)
-                elif op == "history":
-                    call(connection, headers, op, "GET", f"/api/sessions/{key}/history?limit=50", None, 200)
-                else:
-                    call(connection, headers, op, "DELETE", f"/api/sessions/{key}", None, 200)
+        while conversation(
+            connection,
+            headers,
+            f"load_{number}_{loop}",
+            [pool.text(number * 1000 + loop * 3 + step) for step in range(len(LOOP))],
+            record,
+            keep_going=lambda: time.perf_counter() < stop_at and count[0] < MAX_REQUESTS,
+        ):
             loop += 1
+        connection.close()
 
-    def call(connection, headers, op, method, path, body, expected, timed=True):
-        started = time.perf_counter()
-        try:
-            connection.request(
-                method, path, body=json.dumps(body) if body is not None else None, headers=headers
-            )
-            response = connection.getresponse()
-            response.read()
-            status = response.status
-        except (OSError, Exception) as error:  # noqa: BLE001 - any failure is counted, not raised
-            status = f"{type(error).__name__}: {error}"
-            connection.close()
-        elapsed = time.perf_counter() - started
+    def record(op, elapsed, status, expected, what):
         with lock:
             count[0] += 1
-            if timed:
+            if op is not None:
                 latencies[op].append(elapsed)
             if status != expected:
-                errors.append(f"{method} {path} -> {status}")
+                errors.append(f"{what} -> {status}")
 
     threads = [threading.Thread(target=client, args=(i, token)) for i, token in enumerate(tokens)]
     if exporter:

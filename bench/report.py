@@ -1569,7 +1569,7 @@ def throughput_section(results: dict) -> list[str]:
             ]
             for op, v in sorted(
                 run["per_op"].items(),
-                key=lambda kv: ["create", "append", "list", "history", "delete"].index(kv[0]),
+                key=lambda kv: OPERATIONS.index(kv[0]),
             )
         ]
         lines += table(["operation", "requests", "p50", "p99", "max"], rows)
@@ -1580,7 +1580,58 @@ def throughput_section(results: dict) -> list[str]:
         lines += ["", f"Worker RSS before → after the load: {workers}.", ""]
         if run["errors"]:
             lines += [f"Errors, first ones: {run['error_samples']}", ""]
-    return lines
+    return lines + open_loop_lines(results.get("open_loop"))
+
+
+OPERATIONS = ["create", "append", "list", "history", "delete"]
+
+
+def open_loop_lines(runs: list[dict] | None) -> list[str]:
+    if not runs:
+        return []
+    lines = [
+        "**Open loop** (the same server configuration as the first run, fresh). The loops above send a "
+        "request only when the last one is answered, so a slow server slows its own load down and queueing "
+        "never shows in their latencies. Here conversations (the same create, 3 appends, list, history, "
+        "delete, each on a new connection) arrive at a fixed rate, a share of the first run's requests per second, from 32 client "
+        "threads; a conversation's first request is timed from the moment it was due, so waiting for a "
+        "client thread counts against the answer. At the lowest rate the server is mostly idle, which makes "
+        "its latencies those of each route over real HTTP, one request at a time.",
+        "",
+    ]
+    rows = [
+        [
+            f"{run['share']:.0%}",
+            f"{run['offered_rps']:.0f}",
+            f"{run['conversations']:,}",
+            f"{run['requests']:,}",
+            f"{run['p50_ms']:.1f} ms",
+            f"{run['p99_ms']:.1f} ms",
+            f"{run['max_ms']:.1f} ms",
+            f"{run['started_late_p99_ms']:.1f} ms",
+            *(f"{run['per_op'][op]['p50_ms']:.1f} / {run['per_op'][op]['p99_ms']:.1f}" for op in OPERATIONS),
+            run["errors"],
+            f"{run['cpu_busy']:.0%}",
+        ]
+        for run in runs
+    ]
+    lines += table(
+        [
+            "share",
+            "offered req/s",
+            "conversations",
+            "requests",
+            "p50",
+            "p99",
+            "max",
+            "first request late, p99",
+            *(f"{op} p50 / p99 (ms)" for op in OPERATIONS),
+            "errors",
+            "CPUs busy",
+        ],
+        rows,
+    )
+    return [*lines, ""]
 
 
 # --- the plot ---------------------------------------------------------------------------------

@@ -66,6 +66,7 @@ SIZES = {
         # The runs beside make serve's own, shorter to keep `make bench` under 10 minutes.
         "throughput_compare_seconds": 8,
         "throughput_sessions": 200,
+        "open_loop_seconds": 10,
         "throughput_export_messages": 20_000,
         "reading_trials": 11,
         "export_trials": 3,
@@ -93,6 +94,7 @@ SIZES = {
         "throughput_seconds": 5,
         "throughput_compare_seconds": 5,
         "throughput_sessions": 20,
+        "open_loop_seconds": 3,
         "throughput_export_messages": 1_000,
         "reading_trials": 3,
         "export_trials": 1,
@@ -1169,6 +1171,8 @@ def pocketpaw_twin(builder, m: int, victims: list[int], trials_count: int) -> tu
 # make serve's own settings; a database connection per request; one thread per worker
 # (gunicorn's sync worker, for deployments behind a buffering proxy); and both thread
 # counts again with a ninth client downloading a long session's export over and over.
+# Offered rates of the open-loop runs, as shares of the closed loop's requests per second.
+OPEN_LOOP_SHARES = [0.1, 0.5, 0.8]
 THROUGHPUT_RUNS = [
     ("default", {}, False),
     ("per_request", {"DATABASE_CONN_MAX_AGE": "0"}, False),
@@ -1181,7 +1185,7 @@ THROUGHPUT_RUNS = [
 def figure_throughput(ctx) -> None:
     """6. Requests per second under gunicorn (2 workers) with a mix of create, append, list, history, delete."""
     from django.db import connections
-    from load import Gunicorn, run_load
+    from load import LOOP, Gunicorn, run_load, run_open_loop
 
     from pocketpaw import gunicorn_conf
 
@@ -1225,6 +1229,25 @@ def figure_throughput(ctx) -> None:
             f"throughput ({name}): {result['rps']:.0f} req/s, p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, {result['errors']} errors"
         )
     ctx["results"]["throughput"] = runs
+
+    # The same mix offered at fixed rates below the closed loop's pace: latency as users arriving on
+    # their own schedule feel it, queueing included; at the lowest rate, each route over real HTTP.
+    open_runs = []
+    with Gunicorn(PROJECT, {**os.environ, **ctx["env"]}) as server:
+        for share in OPEN_LOOP_SHARES:
+            rate = runs["default"]["rps"] * share / len(LOOP)
+            result = run_open_loop(server.port, tokens, sizes["open_loop_seconds"], rate)
+            result["share"] = share
+            open_runs.append(result)
+            if result["errors"]:
+                ctx["errors"].append(
+                    f"open loop at {share:.0%}: {result['errors']} errors, e.g. {result['error_samples']}"
+                )
+            log(
+                f"open loop at {share:.0%} ({result['offered_rps']:.0f} req/s offered): "
+                f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, {result['errors']} errors"
+            )
+    ctx["results"]["open_loop"] = open_runs
 
 
 def run_json(command, cwd=PROJECT, env=None) -> dict:
