@@ -1590,7 +1590,8 @@ def open_loop_lines(runs: list[dict] | None) -> list[str]:
     if not runs:
         return []
     lines = [
-        "**Open loop** (the same server configuration as the first run, fresh). The loops above send a "
+        "**Open loop** (the same server configuration as the first run, fresh, after a second of untimed "
+        "conversations that opens each worker thread's database connection). The loops above send a "
         "request only when the last one is answered, so a slow server slows its own load down and queueing "
         "never shows in their latencies. Here conversations (the same create, 3 appends, list, history, "
         "delete, each on a new connection) arrive at a fixed rate, a share of the first run's requests per second, from 32 client "

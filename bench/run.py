@@ -1173,6 +1173,8 @@ def pocketpaw_twin(builder, m: int, victims: list[int], trials_count: int) -> tu
 # counts again with a ninth client downloading a long session's export over and over.
 # Offered rates of the open-loop runs, as shares of the closed loop's requests per second.
 OPEN_LOOP_SHARES = [0.1, 0.5, 0.8]
+# Conversations in the open loop's untimed first second: enough to overlap on every worker thread.
+OPEN_LOOP_WARM_UP_CONVERSATIONS = 20
 THROUGHPUT_RUNS = [
     ("default", {}, False),
     ("per_request", {"DATABASE_CONN_MAX_AGE": "0"}, False),
@@ -1234,6 +1236,10 @@ def figure_throughput(ctx) -> None:
     # their own schedule feel it, queueing included; at the lowest rate, each route over real HTTP.
     open_runs = []
     with Gunicorn(PROJECT, {**os.environ, **ctx["env"]}) as server:
+        # Untimed: a fresh server's threads each open their database connection on their first request.
+        warm_up = run_open_loop(server.port, tokens, 1, OPEN_LOOP_WARM_UP_CONVERSATIONS)
+        if warm_up["errors"]:
+            ctx["errors"].append(f"open loop warm-up: {warm_up['errors']} errors, e.g. {warm_up['error_samples']}")
         for share in OPEN_LOOP_SHARES:
             rate = runs["default"]["rps"] * share / len(LOOP)
             result = run_open_loop(server.port, tokens, sizes["open_loop_seconds"], rate)
