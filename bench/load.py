@@ -5,6 +5,7 @@ Only 127.0.0.1, bounded in time (`seconds`) and in requests (MAX_REQUESTS).
 
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -161,23 +162,32 @@ def send(connection, headers, method: str, path: str, body) -> int | str:
         return f"{type(error).__name__}: {error}"
 
 
-def run_open_loop(port: int, tokens: list[str], seconds: float, conversations_per_second: float) -> dict:
-    """Conversations (one LOOP each) arriving at a fixed rate, whatever the server's pace.
+def run_open_loop(port: int, tokens: list[str], conversations: int, per_second: float, seed: int = 11) -> dict:
+    """`conversations` conversations (one LOOP each) arriving at random, `per_second` on average,
+    whatever the server's pace; with `per_second` = inf, all at once.
 
     A closed loop slows its clients down when the server slows, which hides queueing
-    (coordinated omission). Here conversation k is due at k / rate, on a new connection: its first request's
-    latency counts from that moment, so time spent waiting for a free client thread is
-    charged to the server's answer, as a user would feel it. Clients are plentiful
-    (OPEN_LOOP_CLIENTS) so that the generator is not the queue.
+    (coordinated omission). Here arrivals are a Poisson process (exponential gaps, seeded):
+    conversation k is due at its arrival time, on a new connection, and its first request's
+    latency counts from then, so time spent waiting for a free client thread is charged to
+    the answer, as a user would feel it. The later requests of a conversation wait for the
+    answer before them, as a client does, and are timed from their sending. Clients are
+    plentiful (OPEN_LOOP_CLIENTS); the peak number in flight and the generator's own CPU time
+    are returned so that a generator which became the queue shows.
     """
-    pool = TextPool(seed=11, size=512)
+    pool = TextPool(seed=seed, size=512)
+    arrivals = random.Random(seed)
     lock = threading.Lock()
     latencies: dict[str, list[float]] = {op: [] for op in set(LOOP)}
     errors: list[str] = []
     started_late: list[float] = []
-    interval = 1 / conversations_per_second
-    due = [time.perf_counter() + 0.05 + k * interval for k in range(max(1, int(seconds * conversations_per_second)))]
+    due, at = [], time.perf_counter() + 0.05
+    for _ in range(conversations):
+        due.append(at)
+        at += arrivals.expovariate(per_second) if per_second != float("inf") else 0.0
     next_index = [0]
+    in_flight = [0, 0]  # now, peak
+    finished = [due[0]]
 
     def client(number: int):
         while True:
@@ -203,28 +213,33 @@ def run_open_loop(port: int, tokens: list[str], seconds: float, conversations_pe
                         errors.append(f"{what} -> {status}")
 
             texts = [pool.text(k * len(LOOP) + i) for i in range(len(LOOP))]
+            with lock:
+                in_flight[0] += 1
+                in_flight[1] = max(in_flight)
             # A connection of its own, as a newly arrived user opens: one kept between conversations
             # would sit idle past the server's keep-alive and be closed under it.
             connection = HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
             conversation(connection, headers, f"open_{number}_{k}", texts, record)
             connection.close()
+            with lock:
+                in_flight[0] -= 1
+                finished[0] = max(finished[0], time.perf_counter())
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(OPEN_LOOP_CLIENTS)]
-    cpu_before = cpu_times()
-    started = time.perf_counter()
+    cpu_before, own_before = cpu_times(), os.times()
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(seconds + 4 * REQUEST_TIMEOUT * len(LOOP))
-    elapsed = time.perf_counter() - started
-    cpu_after = cpu_times()
+        thread.join(due[-1] - time.perf_counter() + 4 * REQUEST_TIMEOUT * len(LOOP))
+    cpu_after, own_after = cpu_times(), os.times()
+    window = max(1e-9, finished[0] - due[0])
     everything = sorted(x for values in latencies.values() for x in values)
-    late_sorted = sorted(started_late)
     return {
-        "offered_rps": conversations_per_second * len(LOOP),
-        "conversations": len(due),
-        "seconds": elapsed,
+        "offered_rps": per_second * len(LOOP),
+        "conversations": conversations,
         "requests": len(everything),
+        # From the first arrival to the last answer: below the offered rate when the server fell behind.
+        "achieved_rps": len(everything) / window,
         "p50_ms": percentile(everything, 0.50) * 1000,
         "p99_ms": percentile(everything, 0.99) * 1000,
         "max_ms": (everything[-1] if everything else float("nan")) * 1000,
@@ -232,11 +247,15 @@ def run_open_loop(port: int, tokens: list[str], seconds: float, conversations_pe
             op: {
                 "requests": len(values),
                 "p50_ms": percentile(sorted(values), 0.50) * 1000,
-                "p99_ms": percentile(sorted(values), 0.99) * 1000,
+                "max_ms": max(values, default=float("nan")) * 1000,
             }
             for op, values in latencies.items()
         },
-        "started_late_p99_ms": percentile(late_sorted, 0.99) * 1000,
+        "started_late_max_ms": max(started_late, default=0.0) * 1000,
+        "peak_in_flight": in_flight[1],
+        "clients": OPEN_LOOP_CLIENTS,
+        # The generator's own CPU time over the run's span, in cores: what it took from the server.
+        "generator_cores": (own_after.user + own_after.system - own_before.user - own_before.system) / window,
         "errors": len(errors),
         "error_samples": errors[:5],
         "cpu_busy": 1 - (cpu_after[1] - cpu_before[1]) / max(1, cpu_after[0] - cpu_before[0]),

@@ -142,12 +142,18 @@ def main():
     gc.collect()
 
     # On PostgreSQL the delete runs in the server's backend process for this connection: its memory
-    # is measured alike (readable when the benchmark runs as the server's user or as root).
+    # is measured alike when that process is on this machine (its peak can be reset only by its
+    # user or root; otherwise the growth is a lower bound).
     backend = None
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and connection.settings_dict["HOST"] in ("", "localhost", "127.0.0.1", "::1"):
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
-            backend = ProcessMemory(str(cursor.fetchone()[0]))
+            pid = str(cursor.fetchone()[0])
+        try:
+            is_postgres = Path(f"/proc/{pid}/comm").read_text().strip() == "postgres"
+        except OSError:
+            is_postgres = False
+        backend = ProcessMemory(pid) if is_postgres else None
     if args.tracemalloc:
         tracemalloc.start()
     this_process = ProcessMemory()
@@ -169,7 +175,10 @@ def main():
     else:
         bare_session_delete(victim.pk)
     seconds = time.perf_counter() - started
-    backend_memory = backend.stop() if backend else None
+    try:
+        backend_memory = backend.stop() if backend else None
+    except (OSError, KeyError):
+        backend_memory = None
     memory = this_process.stop()
     maxrss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     traced_peak = tracemalloc.get_traced_memory()[1] if args.tracemalloc else None

@@ -2,6 +2,7 @@
 
 import os
 import platform
+import statistics
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -112,10 +113,14 @@ def pairs_interval(a_times: list[float], b_times: list[float]) -> str:
     return f"{low:.2f} to {high:.2f}, coverage {coverage:.0%}"
 
 
-def interval_note(a_times: list[float], b_times: list[float]) -> str:
-    """"; interval ..." for a summary cell, or nothing when there are too few trials for one."""
+def paired_ratio_cell(a_times: list[float], b_times: list[float], ratio_of_medians: float, judged_on_pairs=True) -> str:
+    """A summary cell: the judged ratio first, then the other, with the confidence interval of the trials' ratios."""
+    paired = statistics.median(a / b for a, b in zip(a_times, b_times, strict=True))
     interval = pairs_interval(a_times, b_times)
-    return "" if interval == "-" else f"; confidence interval {interval}"
+    interval = "" if interval == "-" else f", confidence interval {interval}"
+    if judged_on_pairs:
+        return f"{paired:.2f} (median of the trials' ratios{interval}; of medians: {ratio_of_medians:.2f})"
+    return f"{ratio_of_medians:.1f} (of medians; median of the trials' ratios {paired:.1f}{interval})"
 
 
 def verdict(ok: bool) -> str:
@@ -149,8 +154,7 @@ def summary_rows(results: dict) -> list[list]:
                     f"DELETE /api/sessions/{{id}}, N = {row['n']:,} messages, vs bare SQL DELETEs",
                     ms(row["api"]["median"]),
                     ms(row["raw"]["median"]),
-                    f"{row['paired_ratio']:.2f} (of medians: {row['ratio']:.2f}"
-                    f"{interval_note(row['api']['times'], row['raw']['times'])})",
+                    paired_ratio_cell(row["api"]["times"], row["raw"]["times"], row["ratio"]),
                     "≤ 1.2" if judged else "(shown)",
                     verdict(row["paired_ratio"] <= 1.2) if judged else "-",
                 ]
@@ -235,9 +239,9 @@ def summary_rows(results: dict) -> list[list]:
                 f"GET /api/sessions?limit=50, {listing['sessions']:,} sessions, vs one indexed SELECT",
                 ms(listing["api"]["median"]),
                 ms(listing["raw"]["median"]),
-                f"{listing['ratio']:.1f}"
-                + (f" ({interval_note(listing['api']['times'], listing['raw']['times'])[2:]})"
-                   if interval_note(listing["api"]["times"], listing["raw"]["times"]) else ""),
+                paired_ratio_cell(
+                    listing["api"]["times"], listing["raw"]["times"], listing["ratio"], judged_on_pairs=False
+                ),
                 "≤ 3",
                 verdict(listing["ratio"] <= 3),
             ]
@@ -667,22 +671,22 @@ def sqlite_rare_proposal(rare: dict, search: dict) -> str:
     if plain >= exists:
         return "SQLite stays index-free (a scan either way). " + postgres
     share = search["owner_messages"] / search["messages"]
-    minority = next((r for r in search["rows"] if r["word"] == "rare, minority user"), None)
-    measured = (
-        f" Measured in section 5 for a user who holds {minority['user_messages']:,} of them "
-        f"({minority['user_messages'] / search['messages']:.0%}): the request takes {ms(minority['api']['median'])} "
-        f"against the plain scan's {ms(minority['plain']['median'])} "
-        f"({minority['speedup_plain']:.0f}× faster)."
-        if minority
-        else ""
-    )
-    return (
+    lines = (
         f"The plain scan is faster here ({ms(plain)} against the per-session walk's {ms(exists)}, "
-        f"{exists / plain:.1f}×, not 10×) only because it reads the table in storage order and the searching "
-        f"user owns {share:.0%} of its messages; it reads every user's messages, so in a store shared by many "
-        f"users it costs what the whole table costs while the walk costs what the user holds.{measured} "
-        + postgres
+        f"{exists / plain:.1f}×, not 10×) because it reads the table in storage order and the searching "
+        f"user owns {share:.0%} of its messages. The plain scan reads every user's messages whoever searches; "
+        "the walk reads only the searching user's."
     )
+    minority = next((r for r in search["rows"] if r["word"] == "rare, minority user"), None)
+    if minority:
+        speedup = minority["speedup_plain"]
+        lines += (
+            f" For a user who holds {minority['user_messages']:,} of them (section 5) the plain scan cost "
+            f"{ms(minority['plain']['median'])} ({ms(plain)} for the big store's owner), and the "
+            f"request {ms(minority['api']['median'])} against {ms(rare['api']['median'])}: "
+            + (f"{speedup:.0f}× faster than the scan." if speedup >= 1 else f"{1 / speedup:.1f}× slower than the scan.")
+        )
+    return lines + " So the service keeps the walk. " + postgres
 
 
 def machine_section(meta: dict) -> list[str]:
@@ -826,7 +830,7 @@ def delete_section(results: dict) -> list[str]:
         "on this shared machine move by about 20% from one minute to the next, which shifts the two medians "
         "apart but cancels within a pair. The ratio of the medians is shown beside it, and every trial in order. "
         "The interval is the median's distribution-free confidence interval (two order statistics of the pairs' "
-        "ratios, with the coverage the binomial distribution gives them; it needs 7 pairs to reach 95%): it "
+        "ratios, with the coverage the binomial distribution gives them; it needs 6 pairs to reach 95%): it "
         "assumes nothing about the shape of the trials' spread.",
         "",
     ]
@@ -870,13 +874,18 @@ def delete_section(results: dict) -> list[str]:
     ]
     if api.get("backend") and raw.get("backend"):
         backend, raw_backend = api["backend"], raw["backend"]
+        backend_reset = (
+            "its peak reset through clear_refs" if backend["peak_reset"] else "its peak not resettable, so a lower bound"
+        )
         lines += [
             "On PostgreSQL the rows are deleted by the server's backend process for the connection, measured "
-            f"alike (its peak reset, then VmHWM): it grew **{backend['rss_growth_kib'] / 1024:.2f} MB** for the API "
-            f"delete and {raw_backend['rss_growth_kib'] / 1024:.2f} MB for the bare SQL. By kind, after against "
-            f"before: {kinds(backend)} (API); {kinds(raw_backend)} (bare SQL). Shared memory is the pages of "
-            "`shared_buffers` the backend touched for the first time, held by the server whatever process reads "
-            "them; the anonymous part is the backend's own.",
+            f"alike ({backend_reset}, then VmHWM). Its own memory (anonymous, after against before) changed by "
+            f"**{backend['rss_kinds_delta_kib']['RssAnon'] / 1024:+.2f} MB** for the API delete and "
+            f"{raw_backend['rss_kinds_delta_kib']['RssAnon'] / 1024:+.2f} MB for the bare SQL. Its peak RSS grew "
+            f"{backend['rss_growth_kib'] / 1024:.2f} MB and {raw_backend['rss_growth_kib'] / 1024:.2f} MB. By kind, "
+            f"after against before: {kinds(backend)} (API); {kinds(raw_backend)} (bare SQL). The shared part is "
+            "pages of `shared_buffers` the backend touched for the first time, which the server holds whatever "
+            "process reads them.",
             "",
         ]
     by_n = delete.get("memory_by_n") or {}
@@ -1589,28 +1598,37 @@ OPERATIONS = ["create", "append", "list", "history", "delete"]
 def open_loop_lines(runs: list[dict] | None) -> list[str]:
     if not runs:
         return []
+    count = runs[0]["conversations"]
     lines = [
-        "**Open loop** (the same server configuration as the first run, fresh, after a second of untimed "
-        "conversations that opens each worker thread's database connection). The loops above send a "
-        "request only when the last one is answered, so a slow server slows its own load down and queueing "
-        "never shows in their latencies. Here conversations (the same create, 3 appends, list, history, "
-        "delete, each on a new connection) arrive at a fixed rate, a share of the first run's requests per second, from 32 client "
-        "threads; a conversation's first request is timed from the moment it was due, so waiting for a "
-        "client thread counts against the answer. At the lowest rate the server is mostly idle, which makes "
-        "its latencies those of each route over real HTTP, one request at a time.",
+        "**Open loop** (the same server configuration as the first run, fresh, after an untimed burst of "
+        "conversations, twice its threads, all at once, so that each thread has opened its database "
+        "connection). The loops above send a request only when the last one is answered, so a slow server "
+        "slows its own load down and queueing never shows in their latencies. Here "
+        f"{count} conversations (the same create, 3 appends, list, history, delete, each on a new connection) "
+        "arrive at random (a Poisson process, seeded) at an average rate, a share of the first run's "
+        f"requests per second, handed to {runs[0]['clients']} client threads; a conversation's first request "
+        "is timed from the moment it was due, so waiting for a client thread counts against the answer (the "
+        "latest start is shown, with the most conversations in flight at once). A share is of the closed "
+        "loop's pace, not of the server's capacity: each conversation here also opens a connection, which "
+        "`create`'s times include. With "
+        f"{count} of each route per rate, the per-route columns show the median and the maximum; the p99 is "
+        "over all requests of the rate. At the lowest rate the server is mostly idle, so the medians there are "
+        "each route over real HTTP, one request at a time.",
         "",
     ]
     rows = [
         [
             f"{run['share']:.0%}",
             f"{run['offered_rps']:.0f}",
-            f"{run['conversations']:,}",
+            f"{run['achieved_rps']:.0f}",
             f"{run['requests']:,}",
             f"{run['p50_ms']:.1f} ms",
             f"{run['p99_ms']:.1f} ms",
             f"{run['max_ms']:.1f} ms",
-            f"{run['started_late_p99_ms']:.1f} ms",
-            *(f"{run['per_op'][op]['p50_ms']:.1f} / {run['per_op'][op]['p99_ms']:.1f}" for op in OPERATIONS),
+            f"{run['started_late_max_ms']:.1f} ms",
+            f"{run['peak_in_flight']} of {run['clients']}",
+            f"{run['generator_cores']:.2f}",
+            *(f"{run['per_op'][op]['p50_ms']:.1f} / {run['per_op'][op]['max_ms']:.1f}" for op in OPERATIONS),
             run["errors"],
             f"{run['cpu_busy']:.0%}",
         ]
@@ -1620,13 +1638,15 @@ def open_loop_lines(runs: list[dict] | None) -> list[str]:
         [
             "share",
             "offered req/s",
-            "conversations",
+            "achieved req/s",
             "requests",
             "p50",
             "p99",
             "max",
-            "first request late, p99",
-            *(f"{op} p50 / p99 (ms)" for op in OPERATIONS),
+            "latest start",
+            "most in flight",
+            "generator's CPU (cores)",
+            *(f"{op} median / max (ms)" for op in OPERATIONS),
             "errors",
             "CPUs busy",
         ],

@@ -66,7 +66,7 @@ SIZES = {
         # The runs beside make serve's own, shorter to keep `make bench` under 10 minutes.
         "throughput_compare_seconds": 8,
         "throughput_sessions": 200,
-        "open_loop_seconds": 10,
+        "open_loop_conversations": 60,
         "throughput_export_messages": 20_000,
         "reading_trials": 11,
         "export_trials": 3,
@@ -94,7 +94,7 @@ SIZES = {
         "throughput_seconds": 5,
         "throughput_compare_seconds": 5,
         "throughput_sessions": 20,
-        "open_loop_seconds": 3,
+        "open_loop_conversations": 10,
         "throughput_export_messages": 1_000,
         "reading_trials": 3,
         "export_trials": 1,
@@ -1173,8 +1173,8 @@ def pocketpaw_twin(builder, m: int, victims: list[int], trials_count: int) -> tu
 # counts again with a ninth client downloading a long session's export over and over.
 # Offered rates of the open-loop runs, as shares of the closed loop's requests per second.
 OPEN_LOOP_SHARES = [0.1, 0.5, 0.8]
-# Conversations in the open loop's untimed first second: enough to overlap on every worker thread.
-OPEN_LOOP_WARM_UP_CONVERSATIONS = 20
+# The open loop's untimed burst: twice the server's threads (2 workers x 4 threads by default).
+OPEN_LOOP_WARM_UP_CONVERSATIONS = 16
 THROUGHPUT_RUNS = [
     ("default", {}, False),
     ("per_request", {"DATABASE_CONN_MAX_AGE": "0"}, False),
@@ -1235,14 +1235,19 @@ def figure_throughput(ctx) -> None:
     # The same mix offered at fixed rates below the closed loop's pace: latency as users arriving on
     # their own schedule feel it, queueing included; at the lowest rate, each route over real HTTP.
     open_runs = []
+    closed_rps = runs["default"]["rps"]
+    if not closed_rps:
+        ctx["errors"].append("open loop: skipped, the closed loop answered nothing")
+        return
     with Gunicorn(PROJECT, {**os.environ, **ctx["env"]}) as server:
-        # Untimed: a fresh server's threads each open their database connection on their first request.
-        warm_up = run_open_loop(server.port, tokens, 1, OPEN_LOOP_WARM_UP_CONVERSATIONS)
+        # Untimed, all at once: more conversations than the server has threads, so that every
+        # thread opens its database connection now rather than during a measured rate.
+        warm_up = run_open_loop(server.port, tokens, OPEN_LOOP_WARM_UP_CONVERSATIONS, float("inf"))
         if warm_up["errors"]:
             ctx["errors"].append(f"open loop warm-up: {warm_up['errors']} errors, e.g. {warm_up['error_samples']}")
         for share in OPEN_LOOP_SHARES:
-            rate = runs["default"]["rps"] * share / len(LOOP)
-            result = run_open_loop(server.port, tokens, sizes["open_loop_seconds"], rate)
+            rate = closed_rps * share / len(LOOP)
+            result = run_open_loop(server.port, tokens, sizes["open_loop_conversations"], rate)
             result["share"] = share
             open_runs.append(result)
             if result["errors"]:
