@@ -172,6 +172,21 @@ def summary_rows(results: dict) -> list[list]:
                 verdict(growth < 5),
             ]
         )
+        backend = api_mem.get("backend")
+        if backend:
+            rows.append(
+                [
+                    "1",
+                    "the PostgreSQL backend that ran that delete: its own memory (RssAnon) after against before; "
+                    "its peak-RSS growth, shared buffers included",
+                    f"{backend['rss_kinds_delta_kib']['RssAnon'] / 1024:+.2f} MB; {backend['rss_growth_kib'] / 1024:.2f} MB",
+                    f"{raw_mem['backend']['rss_kinds_delta_kib']['RssAnon'] / 1024:+.2f} MB; "
+                    f"{raw_mem['backend']['rss_growth_kib'] / 1024:.2f} MB (bare SQL)",
+                    "-",
+                    "(shown)",
+                    "-",
+                ]
+            )
     store = results.get("store_size")
     if store:
         rows.append(
