@@ -2,13 +2,12 @@
 
 import os
 import platform
-import statistics
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
 from corpus import COMMON_WORD, MAX_CHARS, MIN_CHARS, RARE_HITS, RARE_WORD
-from timing import meminfo_kib, median_interval
+from timing import meminfo_kib, median_interval, paired_ratio, trial_ratios
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -104,20 +103,20 @@ def ms(seconds: float) -> str:
     return f"{value:.2f} ms"
 
 
-def pairs_interval(a_times: list[float], b_times: list[float]) -> str:
-    """The 95% interval of the median of a/b over interleaved trials, as text ("-" when too few trials)."""
-    interval = median_interval([a / b for a, b in zip(a_times, b_times, strict=True)])
+def pairs_interval(a_times: list[float], b_times: list[float]) -> str | None:
+    """The confidence interval of the median of a/b over interleaved trials, as text (None when too few trials)."""
+    interval = median_interval(trial_ratios(a_times, b_times))
     if interval is None:
-        return "-"
+        return None
     low, high, coverage = interval
     return f"{low:.2f} to {high:.2f}, coverage {coverage:.0%}"
 
 
 def paired_ratio_cell(a_times: list[float], b_times: list[float], ratio_of_medians: float, judged_on_pairs=True) -> str:
     """A summary cell: the judged ratio first, then the other, with the confidence interval of the trials' ratios."""
-    paired = statistics.median(a / b for a, b in zip(a_times, b_times, strict=True))
+    paired = paired_ratio(a_times, b_times)
     interval = pairs_interval(a_times, b_times)
-    interval = "" if interval == "-" else f", confidence interval {interval}"
+    interval = f", confidence interval {interval}" if interval else ""
     if judged_on_pairs:
         return f"{paired:.2f} (median of the trials' ratios{interval}; of medians: {ratio_of_medians:.2f})"
     return f"{ratio_of_medians:.1f} (of medians; median of the trials' ratios {paired:.1f}{interval})"
@@ -692,7 +691,7 @@ def sqlite_rare_proposal(rare: dict, search: dict) -> str:
         f"user owns {share:.0%} of its messages. The plain scan reads every user's messages whoever searches; "
         "the walk reads only the searching user's."
     )
-    minority = next((r for r in search["rows"] if r["word"] == "rare, minority user"), None)
+    minority = minority_search(search)
     if minority:
         speedup = minority["speedup_plain"]
         lines += (
@@ -796,7 +795,7 @@ def delete_section(results: dict) -> list[str]:
             ms(r["api"]["median"]),
             ms(r["raw"]["median"]),
             f"{r['paired_ratio']:.2f}",
-            pairs_interval(r["api"]["times"], r["raw"]["times"]),
+            pairs_interval(r["api"]["times"], r["raw"]["times"]) or "-",
             f"{r['ratio']:.2f}",
             ", ".join(ms(t) for t in r["api"]["times"]),
             ", ".join(ms(t) for t in r["raw"]["times"]),
@@ -1209,6 +1208,14 @@ def in_request_table(listing: dict) -> list[str]:
     ]
 
 
+# The search row run as a user holding a small share of the messages (shown, not judged).
+MINORITY_SEARCH = "rare, minority user"
+
+
+def minority_search(search: dict) -> dict | None:
+    return next((r for r in search["rows"] if r["word"] == MINORITY_SEARCH), None)
+
+
 def search_row_label(row: dict) -> str:
     if "user_messages" not in row or row["word"] in ("rare", "common"):
         return f"{row['word']} word"
@@ -1272,7 +1279,7 @@ def search_section(results: dict) -> list[str]:
         "request adds the fixed cost of any request (section 4) and a second query that fetches each found "
         f"session's first match (the selector alone, without HTTP: {ms(common['selector']['median'])}).",
     ]
-    minority = next((r for r in search["rows"] if r["word"] == "rare, minority user"), None)
+    minority = minority_search(search)
     if minority:
         lines += [
             "",

@@ -44,7 +44,7 @@ sys.path.insert(0, str(BENCH))
 
 import report  # noqa: E402
 from corpus import COMMON_WORD, RARE_WORD, TextPool, rare_sessions  # noqa: E402
-from timing import median_of, trials  # noqa: E402
+from timing import median_of, paired_ratio, trials  # noqa: E402
 
 SIZES = {
     "default": {
@@ -343,15 +343,6 @@ def figure_delete_scaling(ctx) -> None:
         "purge_after_smallest": purge,
         "smallest_n": sizes["delete_ns"][0],
     }
-
-
-def paired_ratio(a_times: list[float], b_times: list[float]) -> float:
-    """The median of a/b over trials run back to back (timing.trials interleaves them).
-
-    A pair shares the machine's state of the moment, so drift on a shared machine,
-    which moves single trials by 20% here, cancels out of each pair's ratio.
-    """
-    return statistics.median(a / b for a, b in zip(a_times, b_times, strict=True))
 
 
 def api_delete_warmup(client, owner) -> None:
@@ -981,7 +972,7 @@ def figure_search(ctx) -> None:
     for label, word, user in [
         ("rare", RARE_WORD, owner),
         ("common", COMMON_WORD, owner),
-        ("rare, minority user", RARE_WORD, minority),
+        (report.MINORITY_SEARCH, RARE_WORD, minority),
     ]:
         by_api, by_exists, by_plain = api(user, word), exists_scan(user, word), plain_scan(user, word)
         same = by_api == by_exists == by_plain

@@ -42,6 +42,19 @@ def meminfo_kib(field: str) -> int:
     return 0
 
 
+def trial_ratios(a_times: list[float], b_times: list[float]) -> list[float]:
+    return [a / b for a, b in zip(a_times, b_times, strict=True)]
+
+
+def paired_ratio(a_times: list[float], b_times: list[float]) -> float:
+    """The median of a/b over trials run back to back (trials() interleaves them).
+
+    A pair shares the machine's state of the moment, so drift on a shared machine,
+    which moves single trials by 20% here, cancels out of each pair's ratio.
+    """
+    return statistics.median(trial_ratios(a_times, b_times))
+
+
 def median_interval(values: list[float], confidence: float = 0.95) -> tuple[float, float, float] | None:
     """A distribution-free confidence interval for the median: (low, high, coverage), or None if too few values.
 
