@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db import transaction
@@ -151,6 +152,20 @@ class SessionAdmin(NoAddOrChangeMixin, admin.ModelAdmin):
         services.sessions_delete(
             sessions=queryset, via=DeletionRecord.Via.ADMIN, actor=request.user.get_username()
         )
+
+    def response_delete(self, request, obj_display, obj_id):
+        response = super().response_delete(request, obj_display, obj_id)
+        # Django goes back to the list only for staff who may change what it lists, and
+        # nobody may change sessions here: one deleted would land on the admin's front page.
+        if response.status_code == 302 and self.has_view_permission(request):
+            changelist = reverse(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist",
+                current_app=self.admin_site.name,
+            )
+            response["Location"] = add_preserved_filters(
+                {"preserved_filters": self.get_preserved_filters(request), "opts": self.opts}, changelist
+            )
+        return response
 
 
 @admin.register(Message)

@@ -165,6 +165,19 @@ def test_admin_delete_removes_session_and_messages(admin_client, big_session):
     assert not Message.objects.exists()
 
 
+def test_admin_delete_of_one_session_returns_to_the_session_list(admin_client, user):
+    session = session_with_messages(owner=user, key="one", count=3)
+    response = admin_client.post(delete_url(session), {"post": "yes"})
+    assert response.url == CHANGELIST
+
+
+def test_admin_delete_of_one_session_returns_to_the_list_as_it_was_filtered(admin_client, user):
+    session = session_with_messages(owner=user, key="one", count=3, channel="telegram")
+    filters = urlencode({"_changelist_filters": "channel=telegram"})
+    response = admin_client.post(f"{delete_url(session)}?{filters}", {"post": "yes"})
+    assert response.url == f"{CHANGELIST}?channel=telegram"
+
+
 def test_admin_delete_of_a_session_deleted_meanwhile_redirects_without_error(admin_client, user):
     session = session_with_messages(owner=user, key="raced", count=3)
     stale = Session.objects.get(pk=session.pk)
