@@ -108,6 +108,8 @@ MIDDLEWARE = [
     # Before anything reads the body; after CORS, so browsers can read its 413 and 411.
     "sessions_app.middleware.RequestBodyLimitMiddleware",
     "sessions_app.middleware.NulCharacterMiddleware",
+    # Before the CSRF check reads a form: see the class.
+    "sessions_app.middleware.FormCharsetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

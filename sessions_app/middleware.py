@@ -61,6 +61,31 @@ class RequestBodyLimitMiddleware:
         return self.get_response(request)
 
 
+class FormCharsetMiddleware:
+    """400 for a form body declared in a charset other than UTF-8, outside the API.
+
+    Django refuses such a body too, but where the CSRF check first reads it, and without
+    marking it read: each error page's own CSRF check reads it again and fails in turn,
+    and the 400 ends as the server's bare 500, a traceback in the log per request.
+    The API reads only JSON, and answers a form with 415.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        # Django's own test: a charset it knows the codec of, named other than "utf-8".
+        if (
+            request.method == "POST"
+            and not is_api_request(request)
+            and request.content_type == "application/x-www-form-urlencoded"
+            and request.encoding is not None
+            and request.encoding.lower() != "utf-8"
+        ):
+            return error_response(request, 400, "A form body must be UTF-8 encoded.")
+        return self.get_response(request)
+
+
 class NulCharacterMiddleware:
     """400 for NUL in the query string (raw or as %00), which no parameter can mean, and in
     a path outside the API.

@@ -8,7 +8,7 @@ import sys
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 from unittest import mock
 
 import jwt
@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import CommandError, call_command
+from django.test import Client
 from django.db import DatabaseError, OperationalError, connection
 from django.db.models.query import QuerySet
 from django.utils import timezone
@@ -543,3 +544,33 @@ def test_a_configured_origin_may_read_the_export_name_and_the_retry_delay(auth_c
     response = auth_client.get("/api/sessions/s1/export", HTTP_ORIGIN="https://dashboard.example.com")
     exposed = {name.strip().lower() for name in response["access-control-expose-headers"].split(",")}
     assert {"content-disposition", "retry-after"} <= exposed
+
+
+# --- a form body in another charset ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/admin/login/", "/no-such-page/"])
+@pytest.mark.parametrize("charset", ["latin-1", "utf-16"])
+def test_a_form_in_a_charset_other_than_utf8_outside_the_api_is_400(db, path, charset):
+    # Django's CSRF check refused it, then each error page's check refused it again: a 500.
+    client = Client(enforce_csrf_checks=True, raise_request_exception=False)
+    client.cookies["csrftoken"] = "a" * 32
+    response = client.post(path, "a=b", content_type=f"application/x-www-form-urlencoded; charset={charset}")
+    assert response.status_code == 400
+
+
+def test_a_form_declared_utf8_still_signs_in_to_the_admin(client, admin_user):
+    body = urlencode({"username": admin_user.username, "password": "password", "next": "/admin/"})
+    response = client.post(
+        "/admin/login/", body, content_type="application/x-www-form-urlencoded; charset=UTF-8"
+    )
+    assert response.status_code == 302
+    assert response.url == "/admin/"
+
+
+def test_a_form_in_another_charset_on_the_api_is_415(auth_client, user):
+    response = auth_client.post(
+        "/api/sessions", "id=s1", content_type="application/x-www-form-urlencoded; charset=latin-1"
+    )
+    assert response.status_code == 415
+    assert not Session.objects.exists()
