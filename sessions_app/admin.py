@@ -2,7 +2,6 @@ from django.contrib import admin
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.db import transaction
 from django.db.models import Count, Sum
 from django.db.models.constants import LOOKUP_SEP
 from django.db.models.functions import Substr
@@ -213,14 +212,12 @@ class UserWithSessionsAdmin(UserAdmin):
     """Django's user admin, with a delete confirmation that counts a user's sessions, and
     deletion records that name the admin who deleted the account."""
 
-    # The sessions and the accounts go in one transaction: Django's delete page has one,
-    # its "delete selected" action does not.
-    @transaction.atomic
+    # The sessions and the accounts go in one transaction: the one Django's delete page
+    # opens, or the one the site's "delete selected" action does (admin_site.py).
     def delete_model(self, request, obj):
         services.sessions_of_deleted_users_delete(users=[obj], actor=request.user.get_username())
         super().delete_model(request, obj)
 
-    @transaction.atomic
     def delete_queryset(self, request, queryset):
         services.sessions_of_deleted_users_delete(users=queryset, actor=request.user.get_username())
         super().delete_queryset(request, queryset)

@@ -21,7 +21,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.contrib.contenttypes import views as contenttype_views
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
-from django.db import DatabaseError, DataError, NotSupportedError, connection, transaction
+from django.db import DatabaseError, DataError, NotSupportedError, connection, router, transaction
 from django.db.models import ForeignObjectRel
 from django.http import Http404
 from django.urls import path
@@ -181,7 +181,10 @@ def delete_selected(modeladmin, request, queryset):
             messages.ERROR,
         )
         return None
-    return django_actions.delete_selected(modeladmin, request, queryset)
+    # Django's action writes the admin log's entries, then deletes: one transaction, so that
+    # a delete that fails leaves no entry saying it happened.
+    with transaction.atomic(using=router.db_for_write(modeladmin.model)):
+        return django_actions.delete_selected(modeladmin, request, queryset)
 
 
 class AdminSite(admin.AdminSite):

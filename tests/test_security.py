@@ -15,6 +15,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.contrib import admin
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import CommandError, call_command
@@ -469,6 +471,46 @@ def test_admin_bulk_fault_rolls_back(admin_client, user, fault_after_message_del
         {"action": "delete_selected", "_selected_action": [session.pk], "post": "yes"},
     )
     assert response.status_code == 500
+    assert_untouched(session, 5)
+
+
+def test_admin_bulk_fault_leaves_no_admin_log_entry(admin_client, user, fault_after_message_delete):
+    # Django's action logs the deletions first: without one transaction, the log said
+    # "deleted" for sessions that were still there.
+    session = session_with_messages(owner=user, key="s1", count=5)
+    admin_client.raise_request_exception = False
+    admin_client.post(
+        "/admin/sessions_app/session/",
+        {"action": "delete_selected", "_selected_action": [session.pk], "post": "yes"},
+    )
+    assert not LogEntry.objects.exists()
+
+
+def test_admin_bulk_fault_deleting_users_leaves_no_admin_log_entry(admin_client, user, fault_after_message_delete):
+    session_with_messages(owner=user, key="s1", count=5)
+    admin_client.raise_request_exception = False
+    admin_client.post(
+        "/admin/auth/user/", {"action": "delete_selected", "_selected_action": [user.pk], "post": "yes"}
+    )
+    assert not LogEntry.objects.exists()
+
+
+def test_admin_fault_deleting_a_user_account_keeps_their_sessions(admin_client, user):
+    # The sessions go first, then the account: a failure at the account undoes both.
+    session = session_with_messages(owner=user, key="s1", count=5)
+    admin_client.raise_request_exception = False
+    with mock.patch.object(admin.ModelAdmin, "delete_model", side_effect=DatabaseError("simulated")):
+        admin_client.post(f"/admin/auth/user/{user.pk}/delete/", {"post": "yes"})
+    assert_untouched(session, 5)
+
+
+def test_admin_bulk_fault_deleting_user_accounts_keeps_their_sessions(admin_client, user):
+    session = session_with_messages(owner=user, key="s1", count=5)
+    admin_client.raise_request_exception = False
+    with mock.patch.object(admin.ModelAdmin, "delete_queryset", side_effect=DatabaseError("simulated")):
+        admin_client.post(
+            "/admin/auth/user/", {"action": "delete_selected", "_selected_action": [user.pk], "post": "yes"}
+        )
     assert_untouched(session, 5)
 
 
