@@ -87,6 +87,21 @@ def test_a_command_record_names_the_login_that_ran_it(user):
     assert only_record().actor_username == "operator"
 
 
+def test_a_command_run_by_a_login_that_is_not_utf8_deletes_and_records_it_readably(user):
+    SessionFactory(owner=user, key="s1")
+    # What Python makes of LOGNAME=$'op\xff' in the environment.
+    with mock.patch("getpass.getuser", return_value="op\udcff"):
+        call_command("delete_session", "s1", "--noinput", stdout=StringIO())
+    assert only_record().actor_username == "op\ufffd"
+
+
+def test_a_command_run_by_a_login_longer_than_the_record_holds_deletes_and_records_its_start(user):
+    SessionFactory(owner=user, key="s1")
+    with mock.patch("getpass.getuser", return_value="o" * 500):
+        call_command("delete_session", "s1", "--noinput", stdout=StringIO())
+    assert only_record().actor_username == "o" * 150
+
+
 def test_retention_delete_is_recorded(user):
     SessionFactory(owner=user, key="old", updated_at=timezone.now() - timedelta(days=10))
     call_command("delete_session", "--older-than", "5", "--noinput", stdout=StringIO())

@@ -48,9 +48,13 @@ def _session_id_argument(value: str) -> str:
 def _operator_name() -> str:
     """Who ran the command, for the audit record: the login of the shell or cron job."""
     try:
-        return getpass.getuser()
+        name = getpass.getuser()
     except (OSError, KeyError):
         return ""
+    # It comes from $LOGNAME or $USER first, which may hold anything: bytes that are not
+    # UTF-8 would fail the delete's insert, and so would a name longer than the column.
+    name = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return name[: DeletionRecord._meta.get_field("actor_username").max_length]
 
 
 class Command(BaseCommand):
