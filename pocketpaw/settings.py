@@ -101,6 +101,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "sessions_app.middleware.RequestLogMiddleware",
+    # Outside every middleware that may answer on its own, so their answers get it too.
+    "sessions_app.middleware.ApiNoStoreMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's and Swagger UI's static files under gunicorn, without a web server.
     "whitenoise.middleware.WhiteNoiseMiddleware",

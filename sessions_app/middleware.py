@@ -2,6 +2,7 @@ import logging
 import time
 
 from django.conf import settings
+from django.utils.cache import add_never_cache_headers
 
 from .api_errors import error_response, is_api_request
 
@@ -28,6 +29,23 @@ class RequestLogMiddleware:
                 "user_id": user.pk if user is not None and user.is_authenticated else None,
             },
         )
+        return response
+
+
+class ApiNoStoreMiddleware:
+    """Cache-Control: no-store on every API answer.
+
+    Sessions hold private conversations, and a deleted one must not live on in a
+    browser's disk cache or a shared proxy: no cache may keep any answer of the API.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if is_api_request(request):
+            add_never_cache_headers(response)
         return response
 
 

@@ -616,3 +616,30 @@ def test_a_form_in_another_charset_on_the_api_is_415(auth_client, user):
     )
     assert response.status_code == 415
     assert not Session.objects.exists()
+
+
+# --- caches ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/sessions",
+        "/api/sessions/s1/history",
+        "/api/sessions/s1/export",
+        "/api/sessions/search?q=hello",
+        "/api/memory/session?id=s1",
+        "/api/sessions/nope/history",
+    ],
+)
+def test_no_cache_may_keep_an_api_answer(auth_client, user, path):
+    # A deleted session must not live on in a browser's disk cache or a proxy.
+    session_with_messages(owner=user, key="s1", count=2)
+    response = auth_client.get(path)
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_no_cache_may_keep_an_answer_refused_before_any_view(api_client, db):
+    response = api_client.generic("POST", "/api/sessions", "{}", content_type="application/json", CONTENT_LENGTH="x")
+    assert response.status_code == 400
+    assert "no-store" in response["Cache-Control"]
