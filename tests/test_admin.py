@@ -67,6 +67,13 @@ def test_changelist_search_by_a_username_finds_that_owners_sessions(admin_client
     assert [s.key for s in response.context["cl"].result_list] == ["hers"]
 
 
+def test_changelist_search_by_a_username_does_not_find_longer_usernames_starting_with_it(admin_client, user):
+    SessionFactory(owner=user, key="hers")
+    SessionFactory(owner=User.objects.create_user("alicette"), key="not hers")
+    response = admin_client.get(CHANGELIST, {"q": "alice"})
+    assert [s.key for s in response.context["cl"].result_list] == ["hers"]
+
+
 def test_changelist_filters_by_channel(admin_client, user):
     SessionFactory(owner=user, channel="telegram")
     SessionFactory(owner=user, channel="web")

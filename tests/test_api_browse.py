@@ -1,6 +1,6 @@
 """Listing, renaming, history, search and export: how PocketPaw's web client browses sessions."""
 import json
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.db import connection
@@ -260,7 +260,7 @@ def test_search_finds_sessions_by_message_substring_in_any_case(auth_client, use
                 "channel": "telegram",
                 "match": "Here is how to test for PRIMES quickly",
                 "match_role": "assistant",
-                "last_activity": body["sessions"][0]["last_activity"],
+                "last_activity": session.updated_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
             }
         ]
     }
@@ -316,6 +316,13 @@ def test_a_deleted_session_is_never_found_again(auth_client, user):
     MessageFactory(session=SessionFactory(owner=user, key="s1"), content="needle")
     auth_client.delete("/api/sessions/s1")
     assert auth_client.get("/api/sessions/search", {"q": "needle"}).json() == {"sessions": []}
+
+
+def test_search_keeps_the_spaces_around_the_query(auth_client, user):
+    MessageFactory(session=SessionFactory(owner=user, key="word"), content="adopt a cat today")
+    MessageFactory(session=SessionFactory(owner=user, key="inside"), content="concatenate these")
+    body = auth_client.get("/api/sessions/search", {"q": " cat "}).json()
+    assert [found["id"] for found in body["sessions"]] == ["word"]
 
 
 def test_search_treats_wildcards_literally(auth_client, user):
@@ -384,6 +391,15 @@ def test_json_export_says_its_format_version_is_1(auth_client, user):
 def test_export_defaults_to_json(auth_client, user):
     session_with_messages(owner=user, key="s1", count=1)
     response = auth_client.get("/api/sessions/s1/export")
+    assert json.loads(read_download(response))["session_id"] == "s1"
+
+
+def test_export_downloads_whatever_a_browser_says_it_accepts(auth_client, user):
+    session_with_messages(owner=user, key="s1", count=1)
+    response = auth_client.get(
+        "/api/sessions/s1/export", HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8"
+    )
+    assert response.status_code == 200
     assert json.loads(read_download(response))["session_id"] == "s1"
 
 

@@ -29,6 +29,8 @@ CHANNEL_KEYS = [
 INVALID_KEYS = {
     "slash": "a/b",
     "space": "a b",
+    "leading space": " s1",
+    "trailing space": "s1 ",
     "tab": "a\tb",
     "newline": "a\nb",
     "control": "a\x00b",

@@ -206,6 +206,13 @@ def test_older_than_deletes_only_sessions_idle_for_longer(user):
     assert "Deleted 1 session(s) and 2 message(s)." in output
 
 
+def test_older_than_keeps_a_session_idle_for_just_under_the_days_given(user):
+    SessionFactory(owner=user, key="almost", updated_at=timezone.now() - timedelta(days=30) + timedelta(hours=1))
+    SessionFactory(owner=user, key="just over", updated_at=timezone.now() - timedelta(days=30, hours=1))
+    run("--older-than", "30", "--noinput")
+    assert list(Session.objects.values_list("key", flat=True)) == ["almost"]
+
+
 def test_older_than_with_user_deletes_only_that_users_sessions(user, other_user):
     idle_session(user, "mine", days=40)
     idle_session(other_user, "theirs", days=40)

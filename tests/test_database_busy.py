@@ -6,6 +6,7 @@ request waits for first, or the owner's SessionTotal, which a delete updates las
 after its DELETEs have run. The request's own connection gives up after 100 ms
 instead of its production wait.
 """
+import sqlite3
 from contextlib import contextmanager
 from unittest import mock
 
@@ -110,6 +111,23 @@ def test_unreachable_database_answers_503(auth_client, user):
         response = auth_client.delete("/api/sessions/s1")
 
     assert response.status_code == 503
+
+
+def test_a_busy_error_with_sqlites_extended_code_answers_503(auth_client, user):
+    session_with_messages(owner=user, key="s1", count=1)
+    with mock.patch.object(services, "session_delete_for_user", side_effect=sqlite_busy_snapshot_error()):
+        response = auth_client.delete("/api/sessions/s1")
+
+    assert response.status_code == 503
+
+
+def sqlite_busy_snapshot_error() -> OperationalError:
+    # SQLITE_BUSY_SNAPSHOT: a WAL reader's snapshot went stale under a writer; busy all the same.
+    driver_error = sqlite3.OperationalError("database is locked")
+    driver_error.sqlite_errorcode = sqlite3.SQLITE_BUSY_SNAPSHOT
+    error = OperationalError(str(driver_error))
+    error.__cause__ = driver_error
+    return error
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's error codes")

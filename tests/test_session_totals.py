@@ -92,6 +92,12 @@ def test_an_owner_without_a_total_is_counted(auth_client, user):
     assert listed_total(auth_client) == 4
 
 
+def test_an_owner_without_a_total_is_counted_without_other_users_sessions(auth_client, user, other_user):
+    Session.objects.bulk_create(Session(owner=user, key=f"s{i}") for i in range(4))
+    Session.objects.bulk_create(Session(owner=other_user, key=f"s{i}") for i in range(3))
+    assert listed_total(auth_client) == 4
+
+
 def test_the_first_counted_create_includes_sessions_already_there(auth_client, user):
     Session.objects.bulk_create(Session(owner=user, key=f"s{i}") for i in range(4))
     auth_client.post("/api/sessions", {"id": "new"}, format="json")
