@@ -307,9 +307,11 @@ def test_search_without_a_query_is_400(auth_client):
     assert "q" in response.json()
 
 
-def test_search_never_shows_another_users_sessions(auth_client, other_user):
-    MessageFactory(session=SessionFactory(owner=other_user), content="needle")
-    assert auth_client.get("/api/sessions/search", {"q": "needle"}).json() == {"sessions": []}
+def test_search_never_shows_another_users_sessions(auth_client, user, other_user):
+    MessageFactory(session=SessionFactory(owner=user, key="mine"), content="needle")
+    MessageFactory(session=SessionFactory(owner=other_user, key="theirs"), content="needle")
+    body = auth_client.get("/api/sessions/search", {"q": "needle"}).json()
+    assert [found["id"] for found in body["sessions"]] == ["mine"]
 
 
 def test_a_deleted_session_is_never_found_again(auth_client, user):
@@ -394,13 +396,15 @@ def test_export_defaults_to_json(auth_client, user):
     assert json.loads(read_download(response))["session_id"] == "s1"
 
 
-def test_export_downloads_whatever_a_browser_says_it_accepts(auth_client, user):
+@pytest.mark.parametrize(
+    "file_format, accept, content_type",
+    [("json", "text/html", "application/json"), ("md", "application/json", "text/markdown")],
+)
+def test_export_answers_the_format_asked_for_whatever_accept_says(auth_client, user, file_format, accept, content_type):
     session_with_messages(owner=user, key="s1", count=1)
-    response = auth_client.get(
-        "/api/sessions/s1/export", HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8"
-    )
+    response = auth_client.get("/api/sessions/s1/export", {"format": file_format}, HTTP_ACCEPT=accept)
     assert response.status_code == 200
-    assert json.loads(read_download(response))["session_id"] == "s1"
+    assert response["Content-Type"] == f"{content_type}; charset=utf-8"
 
 
 def test_json_export_of_an_empty_session_has_no_messages(auth_client, user):

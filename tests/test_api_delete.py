@@ -35,7 +35,7 @@ def test_delete_leaves_other_sessions_messages(auth_client, user):
     assert list(Message.objects.values_list("session_id", flat=True).distinct()) == [kept.pk]
 
 
-def test_delete_request_finds_the_session_once(auth_client, user, django_assert_num_queries):
+def test_delete_request_takes_the_services_queries_with_no_separate_lookup_of_the_session(auth_client, user, django_assert_num_queries):
     session_with_messages(owner=user, key="session_abc123", count=3)
     # The token's user, then the service's seven (test_services): its row lock is the
     # ownership check, with no separate lookup of the session before it.

@@ -128,14 +128,20 @@ def test_create_refuses_invalid_id_with_400(auth_client, key):
 def test_create_refuses_title_over_200_characters(auth_client):
     response = auth_client.post("/api/sessions", {"title": "t" * 201}, format="json")
     assert response.status_code == 400
+    assert not Session.objects.exists()
 
 
 @pytest.mark.parametrize("channel", ["a b", "x/y", "", "c" * 65])
-def test_create_refuses_a_channel_outside_letters_digits_and_dashes_with_400(auth_client, channel):
+def test_create_refuses_a_channel_outside_letters_digits_underscores_dashes_and_dots_with_400(auth_client, channel):
     response = auth_client.post("/api/sessions", {"channel": channel}, format="json")
     assert response.status_code == 400
     assert "channel" in response.json()
     assert not Session.objects.exists()
+
+
+def test_create_accepts_a_channel_of_letters_digits_underscores_dashes_and_dots(auth_client):
+    response = auth_client.post("/api/sessions", {"channel": "my_bot-2.0"}, format="json")
+    assert (response.status_code, response.json()["channel"]) == (201, "my_bot-2.0")
 
 
 def test_create_refuses_malformed_json_with_400(auth_client):
@@ -362,6 +368,7 @@ def test_append_refuses_content_over_the_limit(auth_client, user, settings):
         "/api/sessions/s1/messages", {"role": "user", "content": too_long}, format="json"
     )
     assert response.status_code == 400
+    assert not Message.objects.exists()
 
 
 def test_unknown_api_path_404_is_written_like_every_view_s_json(auth_client):
