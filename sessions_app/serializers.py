@@ -7,12 +7,12 @@ from django.db import models, transaction
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 from rest_framework_simplejwt import serializers as jwt_serializers
-from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import UntypedToken
 
+from .authentication import BearerTokenAuthentication
 from .models import DeletionRecord, Message, Session
 from .services import OwnerGone
 from .validators import validate_session_key, validate_storable_json
@@ -226,7 +226,7 @@ class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
     """
 
     def validate(self, attrs):
-        authentication = JWTAuthentication()
+        authentication = BearerTokenAuthentication()
         with transaction.atomic():
             token = self._lock_outstanding_token(attrs["refresh"])
             authentication.get_user(token)
@@ -257,5 +257,5 @@ class TokenVerifySerializer(jwt_serializers.TokenVerifySerializer):
         except serializers.ValidationError:
             # The only one it raises once the field is valid: the token is revoked.
             raise InvalidToken("Token is blacklisted") from None
-        JWTAuthentication().get_user(UntypedToken(attrs["token"]))
+        BearerTokenAuthentication().get_user(UntypedToken(attrs["token"]))
         return data

@@ -4,6 +4,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
@@ -35,6 +36,13 @@ def wrongly_signed_token(user) -> str:
     return f"{header}.{payload}.{flipped}"
 
 
+def token_naming_user_id(user_id, token_class=AccessToken) -> str:
+    """Signed with the service's key, but naming a user id no account can have."""
+    token = token_class.for_user(User.objects.first())
+    token["user_id"] = user_id
+    return str(token)
+
+
 BAD_AUTHORIZATION = {
     "missing": lambda user: None,
     "wrong scheme": lambda user: f"Token {AccessToken.for_user(user)}",
@@ -44,6 +52,10 @@ BAD_AUTHORIZATION = {
     "wrong signature": lambda user: f"Bearer {wrongly_signed_token(user)}",
     "alg none": lambda user: f"Bearer {unsigned_token(user)}",
     "refresh token as access": lambda user: f"Bearer {RefreshToken.for_user(user)}",
+    "user id not a number": lambda user: f"Bearer {token_naming_user_id('abc')}",
+    "user id with NUL": lambda user: f"Bearer {token_naming_user_id('1' + chr(0))}",
+    "user id an object": lambda user: f"Bearer {token_naming_user_id({'id': 1})}",
+    "user id past any integer column": lambda user: f"Bearer {token_naming_user_id(2**70)}",
 }
 
 
@@ -179,3 +191,20 @@ def test_inactive_users_token_is_refused(auth_client, user):
     user.is_active = False
     user.save()
     assert auth_client.get("/api/sessions/anything").status_code == 401
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "bEaReR"])
+def test_the_bearer_scheme_is_accepted_in_any_letter_case(api_client, user, scheme):
+    api_client.credentials(HTTP_AUTHORIZATION=f"{scheme} {AccessToken.for_user(user)}")
+    assert api_client.get("/api/sessions").status_code == 200
+
+
+def test_verify_refuses_a_signed_token_naming_no_possible_user_id(api_client, user):
+    response = api_client.post("/api/auth/token/verify", {"token": token_naming_user_id("abc")}, format="json")
+    assert response.status_code == 401
+
+
+def test_refresh_refuses_a_signed_token_naming_no_possible_user_id(api_client, user):
+    token = token_naming_user_id("abc", RefreshToken)
+    response = api_client.post("/api/auth/token/refresh", {"refresh": token}, format="json")
+    assert response.status_code == 401
