@@ -32,6 +32,10 @@ class LoginThrottle(SettingsRateThrottle):
         return caches["login_throttle"]
 
     def allow_request(self, request, view):
+        # Only a POST tries a credential. DRF throttles before it answers 405, so a link
+        # checker's GETs would otherwise lock everyone at its address out of logging in.
+        if request.method != "POST":
+            return True
         key = self.get_cache_key(request, view)
         if key is None:
             return True

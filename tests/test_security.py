@@ -210,6 +210,14 @@ def test_every_token_route_is_limited_per_address(api_client, db, small_rates, r
     assert api_client.post(f"/api/auth/{route}", body, format="json").status_code == 429
 
 
+@pytest.mark.parametrize("method", ["get", "put", "delete", "options", "head"])
+def test_requests_that_try_no_credential_do_not_use_up_the_login_limit(api_client, user, small_rates, method):
+    for _ in range(5):
+        getattr(api_client, method)("/api/auth/token")
+    response = api_client.post("/api/auth/token", {"username": "alice", "password": PASSWORD}, format="json")
+    assert response.status_code == 200
+
+
 def test_forwarded_for_header_does_not_reset_the_address_limit(api_client, user, small_rates):
     for i in range(3):
         api_client.post("/api/auth/token", {"username": f"u{i}", "password": "x"}, format="json", HTTP_X_FORWARDED_FOR=f"1.2.3.{i}")
