@@ -180,6 +180,22 @@ def test_history_messages_have_the_documented_fields(auth_client, user):
     assert message["timestamp"].endswith("Z")
 
 
+WHOLE_SECOND = timezone.datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
+
+
+def test_session_times_on_a_whole_second_keep_six_fraction_digits(auth_client, user):
+    SessionFactory(owner=user, key="s1")
+    Session.objects.update(created_at=WHOLE_SECOND, updated_at=WHOLE_SECOND)
+    listed = auth_client.get("/api/sessions").json()["sessions"][0]
+    assert (listed["created_at"], listed["updated_at"]) == ("2025-03-14T09:30:00.000000Z",) * 2
+
+
+def test_a_message_time_on_a_whole_second_keeps_six_fraction_digits(auth_client, user):
+    MessageFactory(session=SessionFactory(owner=user, key="s1"))
+    Message.objects.update(created_at=WHOLE_SECOND)
+    assert auth_client.get("/api/sessions/s1/history").json()[0]["timestamp"] == "2025-03-14T09:30:00.000000Z"
+
+
 def test_history_defaults_to_50_messages(auth_client, user):
     add_messages(SessionFactory(owner=user, key="s1"), 60)
     assert len(auth_client.get("/api/sessions/s1/history").json()) == 50
