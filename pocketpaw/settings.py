@@ -103,6 +103,8 @@ MIDDLEWARE = [
     "sessions_app.middleware.RequestLogMiddleware",
     # Outside every middleware that may answer on its own, so their answers get it too.
     "sessions_app.middleware.ApiNoStoreMiddleware",
+    # Outside CommonMiddleware, which sets Content-Length from the body it removes.
+    "sessions_app.middleware.HeadWithoutBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's and Swagger UI's static files under gunicorn, without a web server.
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -49,6 +49,27 @@ class ApiNoStoreMiddleware:
         return response
 
 
+class HeadWithoutBodyMiddleware:
+    """A HEAD answer keeps GET's headers (Content-Length too) and drops the body here.
+
+    The server must drop it anyway: gunicorn logged a warning for every HEAD request that
+    carried one (a health check's, say), and an export was read from the database whole
+    only to be thrown away.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.method == "HEAD":
+            if response.streaming:
+                response.streaming_content = []
+            else:
+                response.content = b""
+        return response
+
+
 class RequestBodyLimitMiddleware:
     """Refuses a request body by its headers, before anything reads it.
 

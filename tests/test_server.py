@@ -1,0 +1,121 @@
+"""The production server as `make serve` runs it (gunicorn with pocketpaw.gunicorn_conf), over real connections."""
+import os
+import socket
+import subprocess
+import sys
+import time
+from http.client import HTTPConnection
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parent.parent
+# Larger than what gunicorn reads of a body the application left unread.
+LARGE_BODY = b'{"role": "user", "content": "' + b"a" * 300_000 + b'"}'
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """gunicorn on a SQLite database of its own, with its log in a file."""
+    directory = tmp_path_factory.mktemp("server")
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{directory / 'db.sqlite3'}",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "a-test-key-" + "x" * 50,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "1",
+    }
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=PROJECT, env=env, check=True, capture_output=True)
+    log = directory / "gunicorn.log"
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "python:pocketpaw.gunicorn_conf", "pocketpaw.wsgi"],
+            cwd=PROJECT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_for_health(port, process)
+            yield port, log
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def _wait_for_health(port: int, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "gunicorn exited"
+        try:
+            connection = HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/api/health")
+            if connection.getresponse().status == 200:
+                connection.close()
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError("gunicorn did not answer /api/health within 60 s")
+
+
+def test_an_answer_given_before_a_large_body_was_read_closes_the_connection(server):
+    port, _ = server
+    connection = HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("POST", "/api/sessions/s1/messages", LARGE_BODY, {"Content-Type": "application/json"})
+    response = connection.getresponse()
+    response.read()
+    assert (response.status, response.getheader("Connection")) == (401, "close")
+
+
+def test_the_next_request_after_an_answer_to_an_unread_large_body_is_answered(server):
+    port, _ = server
+    connection = HTTPConnection("127.0.0.1", port, timeout=10)
+    for _ in range(5):
+        connection.request("POST", "/api/sessions/s1/messages", LARGE_BODY, {"Content-Type": "application/json"})
+        connection.getresponse().read()
+        connection.request("GET", "/api/health")
+        health = connection.getresponse()
+        health.read()
+        assert health.status == 200
+
+
+def test_a_small_body_keeps_the_connection_open(server):
+    port, _ = server
+    connection = HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("POST", "/api/sessions/s1/messages", b'{"role": "user", "content": "hi"}', {"Content-Type": "application/json"})
+    response = connection.getresponse()
+    response.read()
+    assert (response.status, response.getheader("Connection")) == (401, "keep-alive")
+
+
+def test_a_head_request_is_answered_without_the_server_dropping_a_body(server):
+    port, log = server
+    connection = HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("HEAD", "/api/health")
+    response = connection.getresponse()
+    response.read()
+    time.sleep(0.2)  # the worker writes its log line after the answer
+    assert response.status == 200
+    assert "no-body response" not in log.read_text()
+
+
+def test_a_head_request_keeps_the_content_length_get_would_send(server):
+    port, _ = server
+    connection = HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", "/api/health")
+    get = connection.getresponse()
+    body = get.read()
+    connection.request("HEAD", "/api/health")
+    head = connection.getresponse()
+    head.read()
+    assert head.getheader("Content-Length") == str(len(body))
