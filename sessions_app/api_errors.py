@@ -73,7 +73,7 @@ def exception_handler(exc, context):
 
 
 def is_api_request(request) -> bool:
-    return request.path.startswith("/api/")
+    return request.path == "/api" or request.path.startswith("/api/")
 
 
 class DatabaseBusyMiddleware:

@@ -376,6 +376,11 @@ def test_unknown_api_path_404_is_written_like_every_view_s_json(auth_client):
     assert auth_client.get("/api/nothing-here").content == b'{"detail":"Not found."}'
 
 
+def test_the_api_root_without_a_slash_is_a_json_404(api_client, db):
+    response = api_client.get("/api")
+    assert (response.status_code, response.json()) == (404, {"detail": "Not found."})
+
+
 def test_a_host_not_allowed_gets_a_json_400_on_the_api(api_client, db):
     response = api_client.get("/api/health", HTTP_HOST="evil.example")
     assert (response.status_code, response.content) == (400, b'{"detail":"Bad request."}')
