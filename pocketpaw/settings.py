@@ -279,10 +279,14 @@ CORS_URLS_REGEX = r"^/api/.*$"
 # how long to wait after a 429 or 503.
 CORS_EXPOSE_HEADERS = ["Content-Disposition", "Retry-After"]
 
+# The API's one version. The schema view states it (sessions_app/urls.py), so that no
+# ?version= is read; drf-spectacular then takes no VERSION of its own, or it would say
+# "1.0.0 (1.0.0)".
+API_VERSION = "1.0.0"
 SPECTACULAR_SETTINGS = {
     "TITLE": "PocketPaw sessions API",
     "DESCRIPTION": "Sessions and messages of PocketPaw conversations, behind bearer tokens.",
-    "VERSION": "1.0.0",
+    "VERSION": None,
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI's files ship with the service instead of coming from a CDN.

@@ -325,21 +325,38 @@ EMPTY_OBJECT = OpenApiResponse(
 
 # SimpleJWT's views, with the login limits: per address on every token route,
 # and per username where a password is tried.
-@extend_schema(summary="Get an access and a refresh token")
+@extend_schema(
+    summary="Get an access and a refresh token",
+    description="Takes a username and password; answers an access token and a refresh token.",
+)
 class TokenObtainView(jwt_views.TokenObtainPairView):
     throttle_classes = [LoginAddressThrottle, LoginUsernameThrottle]
 
 
-@extend_schema(summary="Refresh: a new token pair for a refresh token, which is revoked")
+@extend_schema(
+    summary="Refresh: a new token pair for a refresh token, which is revoked",
+    description="Takes a refresh token; answers a new access token and a new refresh token. "
+    "The refresh token sent is revoked: it works once.",
+)
 class TokenRefreshView(jwt_views.TokenRefreshView):
     throttle_classes = [LoginAddressThrottle]
 
 
-@extend_schema(summary="Verify a token", responses={200: EMPTY_OBJECT})
+@extend_schema(
+    summary="Verify a token",
+    description="`{}` if the token is one the API accepts now; 401 if it is invalid, expired or revoked, "
+    "its user is deleted or deactivated, or the password changed since it was issued.",
+    responses={200: EMPTY_OBJECT},
+)
 class TokenVerifyView(jwt_views.TokenVerifyView):
     throttle_classes = [LoginAddressThrottle]
 
 
-@extend_schema(summary="Log out: revoke a refresh token", responses={200: EMPTY_OBJECT})
+@extend_schema(
+    summary="Log out: revoke a refresh token",
+    description="The refresh token sent can no longer be refreshed. Access tokens already issued "
+    "work until they expire.",
+    responses={200: EMPTY_OBJECT},
+)
 class LogoutView(jwt_views.TokenBlacklistView):
     throttle_classes = [LoginAddressThrottle]

@@ -4,7 +4,7 @@ from datetime import UTC
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import models, transaction
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework_simplejwt import serializers as jwt_serializers
 from rest_framework_simplejwt.exceptions import InvalidToken
@@ -67,8 +67,15 @@ class MessageCreateInputSerializer(serializers.Serializer):
     metadata = serializers.DictField(required=False, validators=[validate_storable_json])
 
 
+@extend_schema_field({"type": "object", "additionalProperties": {}})
+class JSONObjectField(serializers.JSONField):
+    """A JSON object in the schema, where a JSONField would be any JSON value: a message's
+    metadata is only ever stored as one (MessageCreateInputSerializer takes a dict)."""
+
+
 class MessageSerializer(ModelSerializer):
     timestamp = UTCDateTimeField(source="created_at")
+    metadata = JSONObjectField(read_only=True)
 
     class Meta:
         model = Message
@@ -214,17 +221,16 @@ class DeletionRecordListSerializer(serializers.Serializer):
     deletions = DeletionRecordSerializer(many=True)
 
 
+# SimpleJWT's refresh with rotation, made one transaction. (Comments, not a docstring:
+# drf-spectacular would publish a docstring in the API schema.)
+#
+# Revoking the used token and recording the new one commit together, so a failure
+# between them cannot leave the client with neither. Two refreshes with the same
+# token queue on its row: the second then finds it revoked (401) instead of also
+# getting a new pair. The user is checked as on every route: a deleted or inactive
+# user's token, or one issued before the user's password changed, gets 401
+# (SimpleJWT's refresh answers a 500 for the first and a new pair for the last).
 class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
-    """SimpleJWT's refresh with rotation, made one transaction.
-
-    Revoking the used token and recording the new one commit together, so a failure
-    between them cannot leave the client with neither. Two refreshes with the same
-    token queue on its row: the second then finds it revoked (401) instead of also
-    getting a new pair. The user is checked by SimpleJWT's own authentication, as on
-    every route: a deleted or inactive user's token, or one issued before the user's
-    password changed, gets 401 (SimpleJWT's refresh answers a 500 for the first and a
-    new pair for the last).
-    """
 
     def validate(self, attrs):
         authentication = BearerTokenAuthentication()
@@ -246,11 +252,11 @@ class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
         return token
 
 
+# SimpleJWT's verify, answering as the API's routes do: 401 for a revoked token (it
+# answers 400) and for a token whose user may no longer sign in (it does not look). The
+# user is checked by the routes' own authentication, so a token called valid here is
+# one the API accepts. (Comments, not a docstring, as above.)
 class TokenVerifySerializer(jwt_serializers.TokenVerifySerializer):
-    """SimpleJWT's verify, answering as the API's routes do: 401 for a revoked token (it
-    answers 400) and for a token whose user may no longer sign in (it does not look). The
-    user is checked by SimpleJWT's own authentication, so a token called valid here is
-    one the API accepts."""
 
     def validate(self, attrs):
         try:

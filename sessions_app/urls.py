@@ -33,7 +33,7 @@ urlpatterns = [
     re_path(
         r"^schema/?$",
         SpectacularAPIView.as_view(
-            api_version=settings.SPECTACULAR_SETTINGS["VERSION"], content_negotiation_class=SchemaFormatNegotiation
+            api_version=settings.API_VERSION, content_negotiation_class=SchemaFormatNegotiation
         ),
         name="schema",
     ),

@@ -102,6 +102,21 @@ def test_the_schema_route_ignores_a_version_parameter(api_client, db, version):
     assert response["Content-Disposition"] == 'inline; filename="PocketPaw sessions API (1.0.0).yaml"'
 
 
+def test_the_schema_states_the_api_version_once(api_client, db):
+    schema = api_client.get("/api/schema", HTTP_ACCEPT="application/json").json()
+    assert schema["info"]["version"] == "1.0.0"
+
+
+def test_the_schema_says_a_messages_metadata_is_an_object(api_client, db):
+    schema = api_client.get("/api/schema", HTTP_ACCEPT="application/json").json()
+    assert schema["components"]["schemas"]["Message"]["properties"]["metadata"]["type"] == "object"
+
+
+def test_the_schema_publishes_no_internal_notes(api_client, db):
+    schema = api_client.get("/api/schema", HTTP_ACCEPT="application/json").text
+    assert "SimpleJWT" not in schema and "token_blacklist" not in schema
+
+
 def test_options_on_the_docs_page_is_405(api_client, db):
     assert api_client.options("/api/docs").status_code == 405
 
