@@ -1,9 +1,75 @@
-"""The migrations describe the models as they are."""
+"""The migrations describe the models as they are, and upgrade what earlier ones made."""
+from pathlib import Path
+
 import pytest
 from django.core.management import call_command
+from django.db import connection
+
+from sessions_app.models import DeletionRecord, Session
+from sessions_app.services import sessions_delete
+
+from .factories import MessageFactory, SessionFactory
 
 
 @pytest.mark.django_db
 def test_no_model_change_is_missing_a_migration():
     # --check exits with status 1 when the models differ from the migrations.
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+# The FTS5 index the first version of 0003 made on SQLite (commit 3fcdd2d), as it made it.
+EARLY_SEARCH_INDEX = [
+    """CREATE VIRTUAL TABLE sessions_app_message_fts USING fts5(
+        content, tokenize='trigram', content='sessions_app_message', content_rowid='id'
+    )""",
+    """CREATE TRIGGER sessions_app_message_fts_insert AFTER INSERT ON sessions_app_message BEGIN
+        INSERT INTO sessions_app_message_fts(rowid, content) VALUES (new.id, new.content);
+    END""",
+    """CREATE TRIGGER sessions_app_message_fts_delete AFTER DELETE ON sessions_app_message BEGIN
+        INSERT INTO sessions_app_message_fts(sessions_app_message_fts, rowid, content)
+        VALUES ('delete', old.id, old.content);
+    END""",
+]
+# Letters whose trigrams occur nowhere else in the database; each is a term of the index.
+RARE_WORD = "qjxkzvw"
+sqlite_only = pytest.mark.skipif(connection.vendor != "sqlite", reason="the early index was made on SQLite only")
+
+
+@pytest.fixture
+def database_with_the_early_search_index(transactional_db):
+    call_command("migrate", "sessions_app", "0009", verbosity=0)
+    with connection.cursor() as cursor:
+        for statement in EARLY_SEARCH_INDEX:
+            cursor.execute(statement)
+    yield
+    call_command("migrate", "sessions_app", verbosity=0)
+
+
+def index_objects() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE name LIKE 'sessions_app_message_fts%'")
+        return [name for (name,) in cursor.fetchall()]
+
+
+@sqlite_only
+def test_migrating_drops_the_early_search_index_and_its_triggers(database_with_the_early_search_index):
+    call_command("migrate", "sessions_app", verbosity=0)
+    assert index_objects() == []
+
+
+@sqlite_only
+def test_migrating_leaves_no_byte_of_a_deleted_message_the_early_index_held(database_with_the_early_search_index):
+    session = SessionFactory()
+    MessageFactory(session=session, content=RARE_WORD)
+    sessions_delete(sessions=Session.objects.filter(pk=session.pk), via=DeletionRecord.Via.COMMAND)
+    connection.close()
+    assert "qjx" in database_bytes(), "the index should still hold the deleted message's trigrams"
+    call_command("migrate", "sessions_app", verbosity=0)
+    connection.close()
+    assert "qjx" not in database_bytes()
+
+
+def database_bytes() -> str:
+    name = Path(connection.settings_dict["NAME"])
+    files = [p for p in (name, Path(f"{name}-wal")) if p.exists()]
+    return b"".join(p.read_bytes() for p in files).decode("latin-1")
