@@ -189,6 +189,8 @@ STORAGES = {
 
 # Behind TLS in production; see "Production" in the README for the values to set.
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+# A load balancer probes the backend directly, over plain HTTP, and reads a 301 as down.
+SECURE_REDIRECT_EXEMPT = [r"^api/(v1/)?health/?$"]
 SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)

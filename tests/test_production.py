@@ -134,6 +134,18 @@ def test_health_answers_200_without_a_token(api_client, db):
     assert response.json() == {"status": "ok", "database": "ok"}
 
 
+@pytest.mark.parametrize("path", ["/api/health", "/api/v1/health/"])
+def test_health_answers_over_plain_http_when_https_is_enforced(api_client, db, settings, path):
+    settings.SECURE_SSL_REDIRECT = True
+    assert api_client.get(path).status_code == 200
+
+
+def test_other_routes_are_redirected_to_https_when_it_is_enforced(api_client, db, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    response = api_client.get("/api/sessions")
+    assert (response.status_code, response["Location"]) == (301, "https://testserver/api/sessions")
+
+
 def test_health_answers_503_when_the_database_is_unreachable(api_client, db):
     with mock.patch.object(connection, "cursor", side_effect=OperationalError("down")):
         response = api_client.get("/api/health")
