@@ -74,7 +74,8 @@ def _history_response(session, limit: int) -> Response:
 
 
 class IgnoreAcceptHeader(DefaultContentNegotiation):
-    """The export's content type is the file format `?format=` names, whatever Accept says."""
+    """A route's one format whatever Accept says: the export's is the file format `?format=`
+    names; health's is JSON, also for an uptime checker that asks for text/plain."""
 
     def select_renderer(self, request, renderers, format_suffix=None):
         return renderers[0], renderers[0].media_type
@@ -307,6 +308,7 @@ class HealthView(generics.GenericAPIView):
     permission_classes = [permissions.AllowAny]
     throttle_classes = []
     serializer_class = HealthSerializer
+    content_negotiation_class = IgnoreAcceptHeader
 
     def get(self, request):
         if selectors.database_is_reachable():

@@ -38,6 +38,8 @@ BAD_REQUEST = {
 }
 TOO_LARGE = _detail_response("The request body is larger than API_MAX_BODY_BYTES.")
 LENGTH_REQUIRED = _detail_response("A chunked body without a Content-Length header.")
+NOT_ACCEPTABLE = _detail_response("The Accept header admits no JSON.")
+UNSUPPORTED_MEDIA_TYPE = _detail_response("A body that is not application/json.")
 THROTTLED = _detail_response("Too many requests; the Retry-After header says when to try again.")
 THROTTLED["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."}}
 DATABASE_BUSY = _detail_response(
@@ -67,10 +69,11 @@ UNAUTHORIZED = {
 def document_common_responses(result, **kwargs):
     """Answers that DRF's views can give without saying so in their own schema.
 
-    401 from routes behind the token and the token routes themselves, 429 from
-    every throttled route, 400 (malformed or invalid JSON), 411 and 413 from every
-    route that takes a body (middleware.RequestBodyLimitMiddleware), 503 from every route (api_errors.DatabaseBusyMiddleware;
-    on search also its time limit, search.time_limited).
+    401 from routes behind the token and the token routes themselves, 406 from every
+    route that renders JSON alone whatever Accept says, 429 from every throttled route,
+    400 (malformed or invalid JSON), 411, 413 (middleware.RequestBodyLimitMiddleware)
+    and 415 from every route that takes a body, 503 from every route
+    (api_errors.DatabaseBusyMiddleware; on search also its time limit, search.time_limited).
     """
     for path, methods in result.get("paths", {}).items():
         for operation in methods.values():
@@ -79,10 +82,13 @@ def document_common_responses(result, **kwargs):
                 responses.setdefault("401", UNAUTHORIZED)
             if path != "/api/health":
                 responses.setdefault("429", THROTTLED)
+                if not path.endswith("/export"):
+                    responses.setdefault("406", NOT_ACCEPTABLE)
             if "requestBody" in operation:
                 responses.setdefault("400", BAD_REQUEST)
                 responses.setdefault("411", LENGTH_REQUIRED)
                 responses.setdefault("413", TOO_LARGE)
+                responses.setdefault("415", UNSUPPORTED_MEDIA_TYPE)
             responses.setdefault("503", SEARCH_UNAVAILABLE if path == "/api/sessions/search" else DATABASE_BUSY)
     return result
 

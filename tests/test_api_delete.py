@@ -112,3 +112,10 @@ def test_getting_the_reserved_id_bulk_delete_is_404_like_any_missing_session(aut
 
 def test_other_methods_on_a_reserved_route_stay_405(auth_client):
     assert auth_client.put("/api/sessions/bulk-delete", {}, format="json").status_code == 405
+
+
+def test_a_delete_whose_accept_admits_no_json_is_406_and_deletes_nothing(auth_client, user):
+    SessionFactory(owner=user, key="s1")
+    response = auth_client.delete("/api/sessions/s1", HTTP_ACCEPT="text/html")
+    assert response.status_code == 406
+    assert Session.objects.filter(key="s1").exists()

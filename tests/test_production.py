@@ -146,6 +146,11 @@ def test_other_routes_are_redirected_to_https_when_it_is_enforced(api_client, db
     assert (response.status_code, response["Location"]) == (301, "https://testserver/api/sessions")
 
 
+def test_health_answers_json_to_a_checker_that_asks_for_text(api_client, db):
+    response = api_client.get("/api/health", HTTP_ACCEPT="text/plain")
+    assert (response.status_code, response.json()) == (200, {"status": "ok", "database": "ok"})
+
+
 def test_health_answers_503_when_the_database_is_unreachable(api_client, db):
     with mock.patch.object(connection, "cursor", side_effect=OperationalError("down")):
         response = api_client.get("/api/health")

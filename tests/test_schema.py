@@ -2,17 +2,17 @@
 import pytest
 
 ROUTES = {
-    "/api/auth/token": {"post": {"200", "401"}},
-    "/api/sessions": {"get": {"200", "400", "401"}, "post": {"201", "400", "401", "409"}},
-    "/api/sessions/{session_id}": {"get": {"200", "401", "404"}, "delete": {"200", "401", "404"}},
-    "/api/sessions/{session_id}/messages": {"post": {"201", "400", "401", "404"}},
+    "/api/auth/token": {"post": {"200", "401", "415"}},
+    "/api/sessions": {"get": {"200", "400", "401", "406"}, "post": {"201", "400", "401", "406", "409", "415"}},
+    "/api/sessions/{session_id}": {"get": {"200", "401", "404", "406"}, "delete": {"200", "401", "404", "406"}},
+    "/api/sessions/{session_id}/messages": {"post": {"201", "400", "401", "404", "415"}},
     "/api/sessions/{session_id}/title": {
-        "post": {"200", "400", "401", "404"},
-        "put": {"200", "400", "401", "404"},
+        "post": {"200", "400", "401", "404", "415"},
+        "put": {"200", "400", "401", "404", "415"},
     },
-    "/api/sessions/{session_id}/history": {"get": {"200", "400", "401", "404"}},
-    "/api/memory/session": {"get": {"200", "400", "401", "404"}},
-    "/api/sessions/search": {"get": {"200", "400", "401"}},
+    "/api/sessions/{session_id}/history": {"get": {"200", "400", "401", "404", "406"}},
+    "/api/memory/session": {"get": {"200", "400", "401", "404", "406"}},
+    "/api/sessions/search": {"get": {"200", "400", "401", "406"}},
     "/api/sessions/{session_id}/export": {"get": {"200", "400", "401", "404"}},
 }
 
