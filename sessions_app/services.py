@@ -274,7 +274,9 @@ def sessions_delete(*, sessions: QuerySet[Session], via: str, actor: str = "") -
         )
     if locked_pks:
         session_totals_adjust(changes={owner: -count for owner, count in deleted_per_owner.items()})
-        transaction.on_commit(purge_deleted_bytes)
+        # Robust: the delete has committed by then, so a failing purge must not turn
+        # into an answer that says it failed (a 503, or the command's "rolled back").
+        transaction.on_commit(purge_deleted_bytes, robust=True)
     return DeletionResult(sessions=deleted_sessions, messages=deleted_messages)
 
 
