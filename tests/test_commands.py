@@ -1,7 +1,7 @@
 """python manage.py delete_session: confirm, dry run, all or nothing."""
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
-from io import StringIO
+from io import BytesIO, StringIO, TextIOWrapper
 from unittest import mock
 
 import pytest
@@ -345,3 +345,69 @@ def test_a_purge_failing_after_the_commit_still_reports_the_delete(user):
         output, _ = run("s1", "--noinput")
     assert "Deleted 1 session(s) and 3 message(s)." in output
     assert not Session.objects.exists()
+
+
+def test_ids_from_a_file_are_deleted_with_those_on_the_command_line(user, tmp_path):
+    for key in ["s1", "s2", "s3", "kept"]:
+        SessionFactory(owner=user, key=key)
+    ids = tmp_path / "ids.txt"
+    ids.write_text("s2\r\n\ns3\n")
+    run("s1", "--ids-from", str(ids), "--noinput")
+    assert list(Session.objects.values_list("key", flat=True)) == ["kept"]
+
+
+def test_ids_from_standard_input(user, monkeypatch):
+    SessionFactory(owner=user, key="s1")
+    monkeypatch.setattr("sys.stdin", StringIO("s1\n"))
+    run("--ids-from", "-", "--noinput")
+    assert not Session.objects.exists()
+
+
+def test_a_missing_id_in_a_file_deletes_none_of_them(user, tmp_path):
+    SessionFactory(owner=user, key="s1")
+    ids = tmp_path / "ids.txt"
+    ids.write_text("s1\nghost\n")
+    with pytest.raises(CommandError, match="'ghost'"):
+        run("--ids-from", str(ids), "--noinput")
+    assert Session.objects.filter(key="s1").exists()
+
+
+def test_an_ids_file_that_cannot_be_read_is_an_error(user, tmp_path):
+    with pytest.raises(CommandError, match="Cannot read ids from .*Nothing was deleted"):
+        run("--ids-from", str(tmp_path / "absent.txt"), "--noinput")
+
+
+def test_a_missing_id_is_quoted_so_a_newline_in_it_cannot_forge_a_line(user):
+    with pytest.raises(CommandError) as error:
+        run("x\nDeleted 99 session(s) and 0 message(s).", "--noinput")
+    assert "\n" not in str(error.value)
+    assert "'x\\nDeleted 99" in str(error.value)
+
+
+def test_many_missing_ids_are_named_up_to_a_limit(user):
+    with pytest.raises(CommandError, match=r"'ghost19' and 5 more\. Nothing was deleted"):
+        run(*[f"ghost{i}" for i in range(25)], "--noinput")
+
+
+def test_a_dry_run_lists_even_when_quiet(user):
+    session_with_messages(owner=user, key="s1", count=1)
+    stdout = StringIO()
+    call_command("delete_session", "s1", "--dry-run", "--noinput", verbosity=0, stdout=stdout)
+    assert "owner=alice id=s1" in stdout.getvalue()
+
+
+def test_a_username_the_output_cannot_encode_is_escaped_and_the_delete_goes_on(db):
+    owner = SessionFactory(key="s1", owner__username="łukasz").owner
+    idle_session(owner, "s2", days=40)
+    stdout = TextIOWrapper(BytesIO(), encoding="latin-1")
+    call_command("delete_session", "--older-than", "30", "--noinput", stdout=stdout)
+    stdout.seek(0)
+    assert "owner=\\u0142ukasz id=s2" in stdout.read()
+    assert list(Session.objects.values_list("key", flat=True)) == ["s1"]
+
+
+def test_a_database_failure_before_the_delete_is_a_message_not_a_traceback(user):
+    SessionFactory(owner=user, key="s1")
+    with mock.patch("sessions_app.selectors.sessions_with_keys", side_effect=OperationalError("no such table")):
+        with pytest.raises(CommandError, match=r"The database failed \(no such table\); nothing was deleted"):
+            run("s1", "--noinput")

@@ -9,6 +9,8 @@ every selected session goes, or none does.
 """
 import argparse
 import getpass
+import io
+import sys
 from datetime import timedelta
 from datetime import timezone as dt_timezone
 
@@ -24,6 +26,8 @@ from sessions_app.models import DeletionRecord
 
 # The listing is for a person to read; past this many lines it only scrolls away.
 LISTED_SESSIONS_LIMIT = 100
+# The same for the ids an error names.
+NAMED_IDS_LIMIT = 20
 
 
 def _utf8_argument(value: str) -> str:
@@ -43,6 +47,20 @@ def _session_id_argument(value: str) -> str:
     if not value:
         raise argparse.ArgumentTypeError("a session id cannot be empty")
     return value
+
+
+def _ids_in_file(path: str) -> list[str]:
+    """One id a line, from a file or, for "-", standard input; blank lines skipped."""
+    try:
+        if path == "-":
+            lines = sys.stdin.readlines()
+        else:
+            with open(path, encoding="utf-8") as file:
+                lines = file.readlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise CommandError(f"Cannot read ids from {path!r}: {error}. Nothing was deleted.") from None
+    # A file written on Windows ends its lines with \r\n.
+    return [line.rstrip("\r\n") for line in lines if line.strip()]
 
 
 def _operator_name() -> str:
@@ -65,6 +83,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("session_ids", nargs="*", metavar="SESSION_ID", type=_session_id_argument)
+        parser.add_argument(
+            "--ids-from",
+            metavar="FILE",
+            help="Also the ids in FILE, one a line (- reads standard input); all are deleted in one "
+            "transaction, where splitting a long list over several runs (xargs) would not be.",
+        )
         parser.add_argument(
             "--user",
             metavar="USERNAME",
@@ -96,7 +120,27 @@ class Command(BaseCommand):
             help="List what would be deleted, and delete nothing.",
         )
 
-    def handle(self, *args, session_ids, user, older_than, retention, interactive, dry_run, verbosity, **options):
+    def execute(self, *args, **options):
+        # A locale that cannot encode a username (Latin-1 and "łukasz") failed the listing,
+        # so a nightly retention run deleted nothing: such characters are escaped instead.
+        for stream in (options.get("stdout") or sys.stdout, options.get("stderr") or sys.stderr):
+            if isinstance(stream, io.TextIOWrapper):
+                stream.reconfigure(errors="backslashreplace")
+        return super().execute(*args, **options)
+
+    def handle(self, *args, **options):
+        try:
+            self._select_and_delete(**options)
+        except DatabaseError as error:
+            # Before the delete (reading the selection) or instead of it (unreachable, not
+            # migrated): a message rather than a traceback. The delete's own is below.
+            raise CommandError(f"The database failed ({error}); nothing was deleted.") from error
+
+    def _select_and_delete(
+        self, *, session_ids, ids_from, user, older_than, retention, interactive, dry_run, verbosity, **options
+    ):
+        if ids_from is not None:
+            session_ids = [*session_ids, *_ids_in_file(ids_from)]
         if user is not None and not get_user_model().objects.filter(username=user).exists():
             raise CommandError(f"No user named {user!r}.")
         age_source = "--older-than"
@@ -132,7 +176,7 @@ class Command(BaseCommand):
             if verbosity >= 1:
                 self.stdout.write("No sessions to delete: nothing to do.")
             return
-        if verbosity >= 1 or interactive:
+        if verbosity >= 1 or interactive or dry_run:
             self._describe(selected, totals, dry_run=dry_run)
         if dry_run:
             self.stdout.write("Dry run: nothing was deleted.")
@@ -184,13 +228,11 @@ class Command(BaseCommand):
         missing = [key for key in keys if key not in owners_by_key]
         if missing:
             whose = f" for user {owner_username!r}" if owner_username else ""
-            raise CommandError(
-                f"No session{whose} with id: {', '.join(missing)}. Nothing was deleted."
-            )
+            raise CommandError(f"No session{whose} with id: {_named(missing)}. Nothing was deleted.")
         ambiguous = {key: owners for key, owners in owners_by_key.items() if len(owners) > 1}
         if ambiguous:
             details = "; ".join(
-                f"{key} is owned by {', '.join(owners)}" for key, owners in ambiguous.items()
+                f"{key!r} is owned by {', '.join(owners)}" for key, owners in ambiguous.items()
             )
             raise CommandError(
                 f"Ambiguous session id(s): {details}. Pass --user to choose. Nothing was deleted."
@@ -222,3 +264,12 @@ class Command(BaseCommand):
                 "pass --noinput to delete without asking. Nothing was deleted."
             ) from None
         return answer == "yes"
+
+
+def _named(keys: list[str]) -> str:
+    # Quoted as Python writes them, so that a carriage return or a trailing space in an id
+    # shows, and a newline in one cannot forge a line of output.
+    shown = ", ".join(repr(key) for key in keys[:NAMED_IDS_LIMIT])
+    if len(keys) > NAMED_IDS_LIMIT:
+        shown += f" and {len(keys) - NAMED_IDS_LIMIT} more"
+    return shown
