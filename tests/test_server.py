@@ -68,54 +68,45 @@ def _wait_for_health(port: int, process: subprocess.Popen) -> None:
     raise AssertionError("gunicorn did not answer /api/health within 60 s")
 
 
-def test_an_answer_given_before_a_large_body_was_read_closes_the_connection(server):
+@pytest.fixture
+def connection(server):
     port, _ = server
     connection = HTTPConnection("127.0.0.1", port, timeout=10)
-    connection.request("POST", "/api/sessions/s1/messages", LARGE_BODY, {"Content-Type": "application/json"})
+    yield connection
+    connection.close()
+
+
+def exchange(connection: HTTPConnection, method: str, path: str, body: bytes | None = None):
+    """One request on `connection`, and its whole answer read."""
+    connection.request(method, path, body, {"Content-Type": "application/json"} if body else {})
     response = connection.getresponse()
-    response.read()
+    response.body = response.read()
+    return response
+
+
+def test_an_answer_given_before_a_large_body_was_read_closes_the_connection(connection):
+    response = exchange(connection, "POST", "/api/sessions/s1/messages", LARGE_BODY)
     assert (response.status, response.getheader("Connection")) == (401, "close")
 
 
-def test_the_next_request_after_an_answer_to_an_unread_large_body_is_answered(server):
-    port, _ = server
-    connection = HTTPConnection("127.0.0.1", port, timeout=10)
+def test_the_next_request_after_an_answer_to_an_unread_large_body_is_answered(connection):
     for _ in range(5):
-        connection.request("POST", "/api/sessions/s1/messages", LARGE_BODY, {"Content-Type": "application/json"})
-        connection.getresponse().read()
-        connection.request("GET", "/api/health")
-        health = connection.getresponse()
-        health.read()
-        assert health.status == 200
+        exchange(connection, "POST", "/api/sessions/s1/messages", LARGE_BODY)
+        assert exchange(connection, "GET", "/api/health").status == 200
 
 
-def test_a_small_body_keeps_the_connection_open(server):
-    port, _ = server
-    connection = HTTPConnection("127.0.0.1", port, timeout=10)
-    connection.request("POST", "/api/sessions/s1/messages", b'{"role": "user", "content": "hi"}', {"Content-Type": "application/json"})
-    response = connection.getresponse()
-    response.read()
+def test_a_small_body_keeps_the_connection_open(connection):
+    response = exchange(connection, "POST", "/api/sessions/s1/messages", b'{"role": "user", "content": "hi"}')
     assert (response.status, response.getheader("Connection")) == (401, "keep-alive")
 
 
-def test_a_head_request_is_answered_without_the_server_dropping_a_body(server):
-    port, log = server
-    connection = HTTPConnection("127.0.0.1", port, timeout=10)
-    connection.request("HEAD", "/api/health")
-    response = connection.getresponse()
-    response.read()
+def test_a_head_request_is_answered_without_the_server_dropping_a_body(server, connection):
+    _, log = server
+    assert exchange(connection, "HEAD", "/api/health").status == 200
     time.sleep(0.2)  # the worker writes its log line after the answer
-    assert response.status == 200
     assert "no-body response" not in log.read_text()
 
 
-def test_a_head_request_keeps_the_content_length_get_would_send(server):
-    port, _ = server
-    connection = HTTPConnection("127.0.0.1", port, timeout=10)
-    connection.request("GET", "/api/health")
-    get = connection.getresponse()
-    body = get.read()
-    connection.request("HEAD", "/api/health")
-    head = connection.getresponse()
-    head.read()
-    assert head.getheader("Content-Length") == str(len(body))
+def test_a_head_request_keeps_the_content_length_get_would_send(connection):
+    body = exchange(connection, "GET", "/api/health").body
+    assert exchange(connection, "HEAD", "/api/health").getheader("Content-Length") == str(len(body))
