@@ -23,16 +23,18 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # The workers share the code loaded once in the master.
 preload_app = True
 
-# gunicorn reads at most this much of a body the application left unread (an answer given
+# gunicorn reads less than this much of a body the application left unread (an answer given
 # before the body was needed: 401, 404, 405, 413, 429...) and then drops the connection, after
 # an answer that said "keep-alive": a client sending its next request on it got a connection
-# error instead of an answer. Bodies that large, or of unknown size, are answered
+# error instead of an answer. Bodies this large, or of unknown size, are answered
 # "Connection: close" instead, so clients open a new connection for the next request.
+# (tests/test_server.py checks it against gunicorn's own cap.)
 UNREAD_BODY_DRAINED_BYTES = 64 * 1024
 
 
 def pre_request(worker, req):
+    # gunicorn has refused a Content-Length that is not one whole number before this runs.
     lengths = [value for name, value in req.headers if name == "CONTENT-LENGTH"]
     chunked = any(name == "TRANSFER-ENCODING" for name, _ in req.headers)
-    if chunked or (lengths and int(lengths[0]) > UNREAD_BODY_DRAINED_BYTES):
+    if chunked or (lengths and int(lengths[0]) >= UNREAD_BODY_DRAINED_BYTES):
         req.force_close()

@@ -9,7 +9,10 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+from django.http import StreamingHttpResponse
 from django.db import OperationalError, connection
+
+from sessions_app.middleware import HeadWithoutBodyMiddleware
 
 from .factories import SessionFactory
 
@@ -218,3 +221,15 @@ def test_migrate_alone_readies_a_new_database_for_logins(tmp_path):
     )
     result = manage("shell", "-c", login, env_overrides=env)
     assert result.stdout.strip().splitlines()[-1:] == ["401"], result.stderr
+
+
+def test_a_head_answer_streams_nothing_of_a_streamed_body(rf):
+    produced = []
+
+    def body():
+        produced.append("a chunk")
+        yield b"a chunk"
+
+    middleware = HeadWithoutBodyMiddleware(lambda request: StreamingHttpResponse(body()))
+    response = middleware(rf.head("/api/sessions/s1/export"))
+    assert (list(response.streaming_content), produced) == ([], [])
