@@ -9,8 +9,8 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from django.http import StreamingHttpResponse
 from django.db import OperationalError, connection
+from django.http import StreamingHttpResponse
 
 from sessions_app.middleware import HeadWithoutBodyMiddleware
 
