@@ -356,11 +356,76 @@ def test_ids_from_a_file_are_deleted_with_those_on_the_command_line(user, tmp_pa
     assert list(Session.objects.values_list("key", flat=True)) == ["kept"]
 
 
+def standard_input(monkeypatch, data: bytes) -> None:
+    # As Python opens it under the C locale: bytes that are not UTF-8 become lone surrogates.
+    monkeypatch.setattr("sys.stdin", TextIOWrapper(BytesIO(data), encoding="utf-8", errors="surrogateescape"))
+
+
 def test_ids_from_standard_input(user, monkeypatch):
     SessionFactory(owner=user, key="s1")
-    monkeypatch.setattr("sys.stdin", StringIO("s1\n"))
+    standard_input(monkeypatch, b"s1\n")
     run("--ids-from", "-", "--noinput")
     assert not Session.objects.exists()
+
+
+def test_ids_from_standard_input_need_noinput_since_it_cannot_also_answer_the_question(user, monkeypatch):
+    SessionFactory(owner=user, key="s1")
+    standard_input(monkeypatch, b"s1\n")
+    with pytest.raises(CommandError, match="add --noinput"):
+        run("--ids-from", "-")
+    assert Session.objects.exists()
+
+
+def test_ids_from_standard_input_that_are_not_utf8_are_refused_with_a_message(user, monkeypatch):
+    SessionFactory(owner=user, key="s1")
+    standard_input(monkeypatch, b"s1\xff\n")
+    with pytest.raises(CommandError, match="Cannot read ids from '-'.*Nothing was deleted"):
+        run("--ids-from", "-", "--noinput")
+    assert Session.objects.exists()
+
+
+def test_an_id_with_nul_in_a_file_is_refused_with_a_message(user, tmp_path):
+    SessionFactory(owner=user, key="s1")
+    ids = tmp_path / "ids.txt"
+    ids.write_bytes(b"s1\ns\x002\n")
+    with pytest.raises(CommandError, match="cannot contain NUL. Nothing was deleted"):
+        run("--ids-from", str(ids), "--noinput")
+    assert Session.objects.exists()
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_id(user, tmp_path):
+    SessionFactory(owner=user, key="s1")
+    ids = tmp_path / "ids.txt"
+    ids.write_bytes(b"\xef\xbb\xbfs1\n")
+    run("--ids-from", str(ids), "--noinput")
+    assert not Session.objects.exists()
+
+
+def test_an_empty_ids_file_has_nothing_to_do(user, tmp_path):
+    SessionFactory(owner=user, key="s1")
+    ids = tmp_path / "ids.txt"
+    ids.write_text("\n")
+    output, _ = run("--ids-from", str(ids), "--noinput")
+    assert "nothing to do" in output
+    assert Session.objects.exists()
+
+
+def test_an_ids_file_with_an_age_is_refused_even_when_empty(user, tmp_path):
+    idle_session(user, "s1", days=40)
+    ids = tmp_path / "ids.txt"
+    ids.write_text("")
+    with pytest.raises(CommandError, match="not both"):
+        run("--ids-from", str(ids), "--older-than", "30", "--noinput")
+    assert Session.objects.exists()
+
+
+def test_more_ids_than_one_run_takes_are_refused_before_any_query(user, monkeypatch):
+    monkeypatch.setattr("sessions_app.management.commands.delete_session.IDS_PER_RUN_LIMIT", 2)
+    for key in ["s1", "s2", "s3"]:
+        SessionFactory(owner=user, key=key)
+    with pytest.raises(CommandError, match=r"At most 2 ids in one run \(got 3\)"):
+        run("s1", "s2", "s3", "--noinput")
+    assert Session.objects.count() == 3
 
 
 def test_a_missing_id_in_a_file_deletes_none_of_them(user, tmp_path):
@@ -411,3 +476,18 @@ def test_a_database_failure_before_the_delete_is_a_message_not_a_traceback(user)
     with mock.patch("sessions_app.selectors.sessions_with_keys", side_effect=OperationalError("no such table")):
         with pytest.raises(CommandError, match=r"The database failed \(no such table\); nothing was deleted"):
             run("s1", "--noinput")
+
+
+def test_ids_shared_by_owners_are_named_up_to_a_limit(user, other_user):
+    for i in range(22):
+        SessionFactory(owner=user, key=f"shared{i}")
+        SessionFactory(owner=other_user, key=f"shared{i}")
+    with pytest.raises(CommandError, match=r"and 2 more\. Pass --user"):
+        run(*[f"shared{i}" for i in range(22)], "--noinput")
+
+
+def test_the_output_streams_are_left_as_they_were_found(user):
+    SessionFactory(owner=user, key="s1")
+    stdout = TextIOWrapper(BytesIO(), encoding="latin-1", errors="strict")
+    call_command("delete_session", "s1", "--noinput", stdout=stdout)
+    assert stdout.errors == "strict"

@@ -28,6 +28,9 @@ from sessions_app.models import DeletionRecord
 LISTED_SESSIONS_LIMIT = 100
 # The same for the ids an error names.
 NAMED_IDS_LIMIT = 20
+# A run's ids go into single queries, and past this many parameters SQLite (as commonly
+# built) and PostgreSQL's driver refuse a query: the error would blame the database.
+IDS_PER_RUN_LIMIT = 20_000
 
 
 def _utf8_argument(value: str) -> str:
@@ -46,21 +49,35 @@ def _session_id_argument(value: str) -> str:
     value = _utf8_argument(value)
     if not value:
         raise argparse.ArgumentTypeError("a session id cannot be empty")
+    if "\x00" in value:
+        raise argparse.ArgumentTypeError("a session id cannot contain NUL")
     return value
 
 
 def _ids_in_file(path: str) -> list[str]:
-    """One id a line, from a file or, for "-", standard input; blank lines skipped."""
+    """One id a line, UTF-8, from a file or, for "-", standard input; blank lines skipped.
+
+    Checked as ids on the command line are, so that what the shell would refuse is
+    refused here too, with a message.
+    """
     try:
         if path == "-":
-            lines = sys.stdin.readlines()
+            if sys.stdin is None:
+                raise OSError("standard input is closed")
+            data = sys.stdin.buffer.read()
         else:
-            with open(path, encoding="utf-8") as file:
-                lines = file.readlines()
+            with open(path, "rb") as file:
+                data = file.read()
+        # -sig: a byte-order mark, as Windows editors write, is not part of the first id.
+        text = data.decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise CommandError(f"Cannot read ids from {path!r}: {error}. Nothing was deleted.") from None
     # A file written on Windows ends its lines with \r\n.
-    return [line.rstrip("\r\n") for line in lines if line.strip()]
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    try:
+        return [_session_id_argument(line) for line in lines if line.strip()]
+    except argparse.ArgumentTypeError as error:
+        raise CommandError(f"In {path!r}: {error}. Nothing was deleted.") from None
 
 
 def _operator_name() -> str:
@@ -122,11 +139,21 @@ class Command(BaseCommand):
 
     def execute(self, *args, **options):
         # A locale that cannot encode a username (Latin-1 and "łukasz") failed the listing,
-        # so a nightly retention run deleted nothing: such characters are escaped instead.
-        for stream in (options.get("stdout") or sys.stdout, options.get("stderr") or sys.stderr):
-            if isinstance(stream, io.TextIOWrapper):
-                stream.reconfigure(errors="backslashreplace")
-        return super().execute(*args, **options)
+        # so a nightly retention run deleted nothing: such characters are escaped instead,
+        # for this command's output only.
+        streams = [
+            stream
+            for stream in (options.get("stdout") or sys.stdout, options.get("stderr") or sys.stderr)
+            if isinstance(stream, io.TextIOWrapper)
+        ]
+        handlers = [stream.errors for stream in streams]
+        for stream in streams:
+            stream.reconfigure(errors="backslashreplace")
+        try:
+            return super().execute(*args, **options)
+        finally:
+            for stream, errors in zip(streams, handlers):
+                stream.reconfigure(errors=errors)
 
     def handle(self, *args, **options):
         try:
@@ -139,6 +166,11 @@ class Command(BaseCommand):
     def _select_and_delete(
         self, *, session_ids, ids_from, user, older_than, retention, interactive, dry_run, verbosity, **options
     ):
+        if ids_from == "-" and interactive and not dry_run:
+            raise CommandError(
+                "--ids-from - reads standard input, which then cannot answer the confirmation: "
+                "add --noinput (or --dry-run, to only list). Nothing was deleted."
+            )
         if ids_from is not None:
             session_ids = [*session_ids, *_ids_in_file(ids_from)]
         if user is not None and not get_user_model().objects.filter(username=user).exists():
@@ -153,13 +185,18 @@ class Command(BaseCommand):
                 )
 
         if older_than is not None:
-            if session_ids:
+            if session_ids or ids_from is not None:
                 raise CommandError("Name session ids or select by age, not both.")
             cutoff = self._idle_cutoff(older_than, age_source)
             selected = selectors.sessions_idle_since(cutoff=cutoff, owner_username=user)
             via = DeletionRecord.Via.RETENTION
         elif session_ids:
             keys = list(dict.fromkeys(session_ids))
+            if len(keys) > IDS_PER_RUN_LIMIT:
+                raise CommandError(
+                    f"At most {IDS_PER_RUN_LIMIT} ids in one run (got {len(keys)}): split the list; "
+                    "each run is one transaction. Nothing was deleted."
+                )
             found = selectors.sessions_with_keys(keys=keys, owner_username=user)
             checked_pks = self._refuse_missing_or_ambiguous(keys, found, owner_username=user)
             # Pinned to the rows just checked, which are the ones listed and confirmed:
@@ -167,6 +204,11 @@ class Command(BaseCommand):
             # and made again) was never shown to the operator.
             selected = selectors.sessions_with_pks(pks=checked_pks)
             via = DeletionRecord.Via.COMMAND
+        elif ids_from is not None:
+            # An empty list from a script (no deletion requests today) is no error.
+            if verbosity >= 1:
+                self.stdout.write(f"No ids in {ids_from!r}: nothing to do.")
+            return
         else:
             raise CommandError("Name at least one SESSION_ID, or pass --older-than DAYS or --retention.")
 
@@ -228,11 +270,14 @@ class Command(BaseCommand):
         missing = [key for key in keys if key not in owners_by_key]
         if missing:
             whose = f" for user {owner_username!r}" if owner_username else ""
-            raise CommandError(f"No session{whose} with id: {_named(missing)}. Nothing was deleted.")
+            raise CommandError(
+                f"No session{whose} with id: {_capped([repr(key) for key in missing], ', ')}. "
+                "Nothing was deleted."
+            )
         ambiguous = {key: owners for key, owners in owners_by_key.items() if len(owners) > 1}
         if ambiguous:
-            details = "; ".join(
-                f"{key!r} is owned by {', '.join(owners)}" for key, owners in ambiguous.items()
+            details = _capped(
+                [f"{key!r} is owned by {', '.join(owners)}" for key, owners in ambiguous.items()], "; "
             )
             raise CommandError(
                 f"Ambiguous session id(s): {details}. Pass --user to choose. Nothing was deleted."
@@ -266,10 +311,13 @@ class Command(BaseCommand):
         return answer == "yes"
 
 
-def _named(keys: list[str]) -> str:
-    # Quoted as Python writes them, so that a carriage return or a trailing space in an id
-    # shows, and a newline in one cannot forge a line of output.
-    shown = ", ".join(repr(key) for key in keys[:NAMED_IDS_LIMIT])
-    if len(keys) > NAMED_IDS_LIMIT:
-        shown += f" and {len(keys) - NAMED_IDS_LIMIT} more"
+def _capped(items: list[str], separator: str) -> str:
+    """The first NAMED_IDS_LIMIT items, and how many more.
+
+    Ids are given as repr() writes them, so that a carriage return or a trailing space in
+    one shows, and a newline in one cannot forge a line of output.
+    """
+    shown = separator.join(items[:NAMED_IDS_LIMIT])
+    if len(items) > NAMED_IDS_LIMIT:
+        shown += f" and {len(items) - NAMED_IDS_LIMIT} more"
     return shown
