@@ -11,7 +11,7 @@ PostgreSQL keeps dead tuples until VACUUM; see docs/deletion.md.
 import logging
 import time
 
-from django.db import connection
+from django.db import DatabaseError, connection
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,25 @@ def purge_deleted_bytes() -> None:
     """
     if connection.vendor != "sqlite":
         return
+    try:
+        busy = _checkpoint_until_done_or_timeout()
+    except DatabaseError as error:
+        # The delete has committed; what is left undone is only the purge of the log.
+        logger.warning(
+            "WAL checkpoint after a delete failed (%s); the next delete retries it, or run "
+            "PRAGMA wal_checkpoint(TRUNCATE).",
+            error,
+        )
+        return
+    if busy:
+        logger.warning(
+            "WAL checkpoint after a delete was blocked; the next delete retries it, or run "
+            "PRAGMA wal_checkpoint(TRUNCATE) once the database is idle."
+        )
+
+
+def _checkpoint_until_done_or_timeout() -> bool:
+    """Whether the log was still busy when the connection's busy timeout ran out."""
     with connection.cursor() as cursor:
         # The connection's own wait, however it was set, bounds the retries and is restored.
         cursor.execute("PRAGMA busy_timeout")
@@ -44,5 +63,4 @@ def purge_deleted_bytes() -> None:
                 time.sleep(CHECKPOINT_RETRY_SECONDS)
         finally:
             cursor.execute(f"PRAGMA busy_timeout = {int(timeout_ms)}")
-    if busy:
-        logger.warning("WAL checkpoint after a delete was blocked; the next delete retries it.")
+    return busy

@@ -5,15 +5,17 @@ import uuid
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test import Client
 from django.utils import timezone
 
 from sessions_app.models import Message, Session
+from sessions_app.storage import purge_deleted_bytes
 
 from .conftest import OnAnotherConnection, bearer_client
 
@@ -197,3 +199,11 @@ def test_a_delete_purges_while_another_session_is_still_being_downloaded(written
     list(download)
     deleting.join()
     assert (waited_for_the_download, deleting.result, traces) == (False, 200, [])
+
+
+def test_a_checkpoint_that_fails_is_logged_with_what_to_run(caplog):
+    failure = OperationalError("disk I/O error")
+    with mock.patch("sessions_app.storage._checkpoint_until_done_or_timeout", side_effect=failure):
+        purge_deleted_bytes()
+    assert "WAL checkpoint after a delete failed (disk I/O error)" in caplog.text
+    assert "PRAGMA wal_checkpoint(TRUNCATE)" in caplog.text
