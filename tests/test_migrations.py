@@ -17,11 +17,15 @@ def test_no_model_change_is_missing_a_migration():
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
 
 
-# The FTS5 index the first version of 0003 made on SQLite (commit 3fcdd2d), as it made it.
+# The FTS5 index the first version of 0003 made on SQLite (commit 3fcdd2d, under the newer
+# SQLite of pysqlite3), as it made it. Its secure-delete option is written into the index's
+# config table by hand: this SQLite (3.40.1) cannot set it, and, reading past it, does not
+# apply it either, so on it the index keeps a deleted message's text.
 EARLY_SEARCH_INDEX = [
     """CREATE VIRTUAL TABLE sessions_app_message_fts USING fts5(
         content, tokenize='trigram', content='sessions_app_message', content_rowid='id'
     )""",
+    "INSERT INTO sessions_app_message_fts_config(k, v) VALUES ('secure-delete', 1)",
     """CREATE TRIGGER sessions_app_message_fts_insert AFTER INSERT ON sessions_app_message BEGIN
         INSERT INTO sessions_app_message_fts(rowid, content) VALUES (new.id, new.content);
     END""",
@@ -65,7 +69,7 @@ def test_migrating_leaves_no_byte_of_a_deleted_message_the_early_index_held(data
     connection.close()
     assert "qjx" in database_bytes(), "the index should still hold the deleted message's trigrams"
     call_command("migrate", "sessions_app", verbosity=0)
-    connection.close()
+    # Still open: closing the last connection would checkpoint the log by itself.
     assert "qjx" not in database_bytes()
 
 

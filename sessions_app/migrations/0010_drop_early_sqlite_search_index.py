@@ -7,8 +7,6 @@ database this changes nothing.
 """
 from django.db import migrations
 
-from sessions_app.storage import purge_deleted_bytes
-
 EARLY_INDEX = "sessions_app_message_fts"
 
 
@@ -25,12 +23,15 @@ def drop_early_search_index(apps, schema_editor):
 
 
 def purge_dropped_bytes(apps, schema_editor):
-    purge_deleted_bytes()
+    # Moves the zeroed pages from the log into the database file. If another connection
+    # keeps it busy, the service's next delete finishes the job (sessions_app.storage).
+    if schema_editor.connection.vendor == "sqlite":
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 class Migration(migrations.Migration):
-    # The checkpoint that moves the zeroed pages from the log into the database file
-    # cannot run inside the transaction that freed them.
+    # The checkpoint cannot run inside the transaction that freed the pages.
     atomic = False
 
     dependencies = [("sessions_app", "0009_deletion_record_indexes_in_reading_order")]
