@@ -217,7 +217,7 @@ REST_FRAMEWORK = {
     # X-Forwarded-For; with 0 the header is ignored, so clients cannot forge it.
     "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0),
     "EXCEPTION_HANDLER": "sessions_app.api_errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "sessions_app.openapi.ApiAutoSchema",
     "DEFAULT_METADATA_CLASS": "sessions_app.schema.RouteMetadata",
     # Every route but the schema renders JSON alone, so DRF's `?format=` renderer override
     # could only turn a request into a 404 (a DELETE with ?format=xml said "Not found." and
@@ -276,19 +276,18 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_010
 
 # Browser clients such as PocketPaw's web dashboard on another origin; none by default.
 CORS_ALLOWED_ORIGINS = env_list("DJANGO_CORS_ALLOWED_ORIGINS", [])
-CORS_URLS_REGEX = r"^/api/.*$"
+CORS_URLS_REGEX = r"^/api(/.*)?$"
 # Headers a browser client may read besides the basic ones: the export's file name and
 # how long to wait after a 429 or 503.
 CORS_EXPOSE_HEADERS = ["Content-Disposition", "Retry-After"]
 
-# The API's one version. The schema view states it (sessions_app/urls.py), so that no
-# ?version= is read; drf-spectacular then takes no VERSION of its own, or it would say
-# "1.0.0 (1.0.0)".
+# The API's one version. The schema view states it too (sessions_app/urls.py), so that
+# no ?version= is read.
 API_VERSION = "1.0.0"
 SPECTACULAR_SETTINGS = {
     "TITLE": "PocketPaw sessions API",
     "DESCRIPTION": "Sessions and messages of PocketPaw conversations, behind bearer tokens.",
-    "VERSION": None,
+    "VERSION": API_VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI's files ship with the service instead of coming from a CDN.
@@ -299,6 +298,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "sessions_app.schema.document_common_responses",
+        "sessions_app.schema.state_the_api_version",
     ],
 }
 

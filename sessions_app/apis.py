@@ -12,12 +12,12 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, permissions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework_simplejwt import views as jwt_views
 
 from . import exports, selectors, services
 from .models import DeletionRecord
+from .negotiation import IgnoreAcceptHeader
 from .selectors import SessionNotFound
 from .serializers import (
     BulkDeleteInputSerializer,
@@ -71,14 +71,6 @@ def _query(serializer_class, request) -> dict:
 def _history_response(session, limit: int) -> Response:
     messages = selectors.message_history(session=session, limit=limit)
     return Response(MessageSerializer(messages, many=True).data)
-
-
-class IgnoreAcceptHeader(DefaultContentNegotiation):
-    """A route's one format whatever Accept says: the export's is the file format `?format=`
-    names; health's is JSON, also for an uptime checker that asks for text/plain."""
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
 
 
 @extend_schema_view(

@@ -13,7 +13,7 @@ from .apis import (
     TokenRefreshView,
     TokenVerifyView,
 )
-from .schema import SchemaFormatNegotiation
+from .negotiation import SchemaFormatNegotiation
 
 router = SimpleRouter()
 # Clients call routes with and without the slash; either must answer, never redirect.

@@ -1,5 +1,9 @@
 """The OpenAPI schema is generated from the code and describes every route."""
+import json
+from io import StringIO
+
 import pytest
+from django.core.management import call_command
 
 ROUTES = {
     "/api/auth/token": {"post": {"200", "401", "415"}},
@@ -139,3 +143,14 @@ def test_options_names_the_route_and_leaves_its_input_fields_to_the_schema(auth_
 def test_the_schema_is_served_in_the_format_asked_for(api_client, db, schema_format, content_type):
     response = api_client.get("/api/schema", {"format": schema_format})
     assert response["Content-Type"].split(";")[0] == content_type
+
+
+def test_the_schema_written_by_the_command_states_the_api_version_once(db):
+    output = StringIO()
+    call_command("spectacular", "--format", "openapi-json", stdout=output)
+    assert json.loads(output.getvalue())["info"]["version"] == "1.0.0"
+
+
+@pytest.mark.parametrize("path", ["/api/health", "/api/sessions/{session_id}/export"])
+def test_routes_that_answer_whatever_accept_says_list_no_406(schema, path):
+    assert "406" not in schema["paths"][path]["get"]["responses"]
