@@ -1,7 +1,7 @@
 """The bearer-token check every API route runs: SimpleJWT's, with two gaps closed."""
 from django.core.exceptions import ValidationError
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
-from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.authentication import AUTH_HEADER_TYPE_BYTES, JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
@@ -10,10 +10,10 @@ class BearerTokenAuthentication(JWTAuthentication):
     def get_raw_token(self, header: bytes):
         # The scheme's name is case-insensitive (RFC 9110, 11.1): SimpleJWT took
         # "bearer <token>" for no credentials at all and answered 401.
-        scheme, *rest = header.split(None, 1) or [b""]
-        for accepted in jwt_settings.AUTH_HEADER_TYPES:
-            if scheme.lower() == accepted.lower().encode():
-                header = b" ".join([accepted.encode(), *rest])
+        parts = header.split()
+        accepted = {scheme.lower(): scheme for scheme in AUTH_HEADER_TYPE_BYTES}
+        if parts and parts[0].lower() in accepted:
+            header = b" ".join([accepted[parts[0].lower()], *parts[1:]])
         return super().get_raw_token(header)
 
     def get_user(self, validated_token):
