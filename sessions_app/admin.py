@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.admin.models import LogEntry
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
@@ -38,20 +39,23 @@ def _cut(text: str, length: int) -> str:
     return text[:length] + "…" if len(text) > length else text
 
 
-def deletion_summary(model_admin, request, objs, *, sessions: int, messages: int):
+def deletion_summary(model_admin, request, objs, *, sessions: int, messages: int, also: dict | None = None):
     """What the admin's delete confirmation shows: counts, not one line per message.
 
     Django's default lists every related row, and with 20,000 messages the page
     takes seconds and megabytes to build. Sessions and messages are deleted by
     the deletion service, which needs no per-message permission; deleting
-    sessions needs the permission to, whichever page they go from.
+    sessions needs the permission to, whichever page they go from. `also`: other
+    rows that go with the objects, by verbose name, listed when there are any.
     """
     model_count = {
         Session._meta.verbose_name_plural: sessions,
         Message._meta.verbose_name_plural: messages,
+        **{name: count for name, count in (also or {}).items() if count},
     }
     if model_admin.model is not Session:
         model_count = {model_admin.model._meta.verbose_name_plural: len(objs), **model_count}
+    model_count = {name: f"{count:,}" for name, count in model_count.items()}
     perms_needed = set()
     if not model_admin.has_delete_permission(request):
         perms_needed.add(model_admin.model._meta.verbose_name)
@@ -63,8 +67,24 @@ def deletion_summary(model_admin, request, objs, *, sessions: int, messages: int
     return names, model_count, perms_needed, []
 
 
+class BackToTheListAfterDeleteMixin:
+    def response_delete(self, request, obj_display, obj_id):
+        response = super().response_delete(request, obj_display, obj_id)
+        # Django goes back to the list only for staff who may change what it lists: staff
+        # who may only view and delete would land on the admin's front page.
+        if response.status_code == 302 and self.has_view_permission(request):
+            changelist = reverse(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist",
+                current_app=self.admin_site.name,
+            )
+            response["Location"] = add_preserved_filters(
+                {"preserved_filters": self.get_preserved_filters(request), "opts": self.opts}, changelist
+            )
+        return response
+
+
 @admin.register(Session)
-class SessionAdmin(NoAddOrChangeMixin, admin.ModelAdmin):
+class SessionAdmin(BackToTheListAfterDeleteMixin, NoAddOrChangeMixin, admin.ModelAdmin):
     # Sessions are made and changed through the API's services, which keep the
     # counters and titles right; the admin views and deletes.
 
@@ -75,6 +95,8 @@ class SessionAdmin(NoAddOrChangeMixin, admin.ModelAdmin):
     list_select_related = ["owner"]
     raw_id_fields = ["owner"]
     ordering = ["-updated_at"]
+    # A filtered page would count the whole table too, for "(N total)".
+    show_full_result_count = False
     fields = [
         "key",
         "owner",
@@ -152,20 +174,6 @@ class SessionAdmin(NoAddOrChangeMixin, admin.ModelAdmin):
             sessions=queryset, via=DeletionRecord.Via.ADMIN, actor=request.user.get_username()
         )
 
-    def response_delete(self, request, obj_display, obj_id):
-        response = super().response_delete(request, obj_display, obj_id)
-        # Django goes back to the list only for staff who may change what it lists, and
-        # nobody may change sessions here: one deleted would land on the admin's front page.
-        if response.status_code == 302 and self.has_view_permission(request):
-            changelist = reverse(
-                f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist",
-                current_app=self.admin_site.name,
-            )
-            response["Location"] = add_preserved_filters(
-                {"preserved_filters": self.get_preserved_filters(request), "opts": self.opts}, changelist
-            )
-        return response
-
 
 @admin.register(Message)
 class MessageAdmin(ViewOnlyMixin, admin.ModelAdmin):
@@ -179,6 +187,10 @@ class MessageAdmin(ViewOnlyMixin, admin.ModelAdmin):
     ordering = ["-id"]
     # Counting every message on each page load is the slow part of a big table.
     show_full_result_count = False
+
+    def get_queryset(self, request):
+        # The list shows no text, and 100 messages of the longest allowed are 40 MB of it.
+        return super().get_queryset(request).defer("content", "metadata")
 
     def get_ordering(self, request):
         # One session's messages come off its index in time order; across sessions only
@@ -208,7 +220,7 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class UserWithSessionsAdmin(UserAdmin):
+class UserWithSessionsAdmin(BackToTheListAfterDeleteMixin, UserAdmin):
     """Django's user admin, with a delete confirmation that counts a user's sessions, and
     deletion records that name the admin who deleted the account."""
 
@@ -227,8 +239,15 @@ class UserWithSessionsAdmin(UserAdmin):
         totals = Session.objects.filter(owner__in=users).aggregate(
             sessions=Count("pk"), messages=Sum("message_count")
         )
+        # Django deletes the admin log entries of a staff account with it: the page says so.
+        log_entries = LogEntry.objects.filter(user__in=users).count()
         return deletion_summary(
-            self, request, users, sessions=totals["sessions"], messages=totals["messages"] or 0
+            self,
+            request,
+            users,
+            sessions=totals["sessions"],
+            messages=totals["messages"] or 0,
+            also={LogEntry._meta.verbose_name_plural: log_entries},
         )
 
 

@@ -177,7 +177,7 @@ def delete_selected(modeladmin, request, queryset):
             request,
             f"{selected:,} {modeladmin.model._meta.verbose_name_plural} are selected, and the admin deletes "
             f"at most {limit:,} at once: nothing was deleted. Narrow the selection with the "
-            "filters or the search (for sessions by age, `manage.py delete_session --older-than DAYS`).",
+            "filters or the search (for sessions by age: manage.py delete_session --older-than DAYS).",
             messages.ERROR,
         )
         return None

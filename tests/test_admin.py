@@ -150,7 +150,7 @@ def test_delete_confirmation_shows_counts_not_every_message(admin_client, big_se
     response = admin_client.get(delete_url(big_session))
     assert response.status_code == 200
     content = response.content.decode()
-    assert "<li>Messages: 20000</li>" in content
+    assert "<li>Messages: 20,000</li>" in content
     assert "Message " not in content
     assert len(response.content) < 50_000
 
@@ -349,7 +349,7 @@ def test_admin_bulk_delete_confirmation_shows_counts(admin_client, user):
         CHANGELIST, {"action": "delete_selected", "_selected_action": [s.pk for s in chosen]}
     )
     assert response.status_code == 200
-    assert dict(response.context["model_count"]) == {"sessions": 2, "messages": 8}
+    assert dict(response.context["model_count"]) == {"sessions": "2", "messages": "8"}
 
 
 def test_admin_log_of_a_deletion_does_not_keep_the_title(admin_client, user):
@@ -372,7 +372,34 @@ def test_user_delete_confirmation_counts_their_sessions_and_messages(admin_clien
     session_with_messages(owner=user, key="b", count=4)
     response = admin_client.get(f"/admin/auth/user/{user.pk}/delete/")
     assert response.status_code == 200
-    assert dict(response.context["model_count"]) == {"users": 1, "sessions": 2, "messages": 7}
+    assert dict(response.context["model_count"]) == {"users": "1", "sessions": "2", "messages": "7"}
+
+
+def test_user_delete_confirmation_says_the_accounts_admin_log_goes_with_it(admin_client, admin_user, user):
+    session_with_messages(owner=user, key="a", count=1)
+    admin_client.post(delete_url(Session.objects.get()), {"post": "yes"})
+    response = admin_client.get(f"/admin/auth/user/{admin_user.pk}/delete/")
+    assert "<li>Log entries: 1</li>" in response.content.decode()
+
+
+def test_a_user_deleted_by_staff_who_may_only_view_and_delete_users_returns_to_the_user_list(user_deleter, user):
+    response = user_deleter.post(f"/admin/auth/user/{user.pk}/delete/", {"post": "yes"})
+    assert response.url == "/admin/auth/user/"
+
+
+def test_the_message_list_reads_no_message_text(admin_client, user):
+    session_with_messages(owner=user, count=2)
+    with CaptureQueriesContext(connection) as queries:
+        assert admin_client.get("/admin/sessions_app/message/").status_code == 200
+    message_reads = [q["sql"] for q in queries if 'FROM "sessions_app_message"' in q["sql"]]
+    assert message_reads and not any('"sessions_app_message"."content"' in sql for sql in message_reads)
+
+
+def test_a_filtered_session_list_counts_only_what_it_shows(admin_client, user):
+    SessionFactory(owner=user, channel="telegram")
+    with CaptureQueriesContext(connection) as queries:
+        admin_client.get(f"{CHANGELIST}?channel=telegram")
+    assert len([q for q in queries if "COUNT(" in q["sql"].upper()]) == 1
 
 
 def test_a_revoked_refresh_token_cannot_be_unrevoked_in_the_admin(admin_client, api_client, user):
