@@ -67,6 +67,19 @@ def deletion_summary(model_admin, request, objs, *, sessions: int, messages: int
     return names, model_count, perms_needed, []
 
 
+class LockedWhenConfirmedMixin:
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None or request.method != "POST":
+            return obj
+        # A confirmation posted twice at once (a double click, two operators): the second
+        # waits here for the first to finish, then finds the object gone and says so,
+        # instead of logging a deletion it did not make. Inside Django's transaction of
+        # the delete page; NO KEY UPDATE, so that rows pointing here can still be written.
+        still_there = type(obj)._default_manager.filter(pk=obj.pk).select_for_update(no_key=True)
+        return obj if list(still_there.values_list("pk")) else None
+
+
 class BackToTheListAfterDeleteMixin:
     def response_delete(self, request, obj_display, obj_id):
         response = super().response_delete(request, obj_display, obj_id)
@@ -84,7 +97,7 @@ class BackToTheListAfterDeleteMixin:
 
 
 @admin.register(Session)
-class SessionAdmin(BackToTheListAfterDeleteMixin, NoAddOrChangeMixin, admin.ModelAdmin):
+class SessionAdmin(LockedWhenConfirmedMixin, BackToTheListAfterDeleteMixin, NoAddOrChangeMixin, admin.ModelAdmin):
     # Sessions are made and changed through the API's services, which keep the
     # counters and titles right; the admin views and deletes.
 
@@ -220,7 +233,7 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class UserWithSessionsAdmin(BackToTheListAfterDeleteMixin, UserAdmin):
+class UserWithSessionsAdmin(LockedWhenConfirmedMixin, BackToTheListAfterDeleteMixin, UserAdmin):
     """Django's user admin, with a delete confirmation that counts a user's sessions, and
     deletion records that name the admin who deleted the account."""
 

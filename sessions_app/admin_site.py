@@ -184,6 +184,13 @@ def delete_selected(modeladmin, request, queryset):
     # Django's action writes the admin log's entries, then deletes: one transaction, so that
     # a delete that fails leaves no entry saying it happened.
     with transaction.atomic(using=router.db_for_write(modeladmin.model)):
+        if request.POST.get("post"):
+            # A confirmation posted twice at once (a double click, two operators): the second
+            # waits here for the first, then counts, logs and reports only what is still
+            # there. NO KEY UPDATE, so that rows pointing at these can still be written.
+            still_there = modeladmin.model._default_manager.filter(pk__in=queryset.values("pk"))
+            locked = list(still_there.select_for_update(no_key=True).values_list("pk", flat=True))
+            queryset = queryset.filter(pk__in=locked)
         return django_actions.delete_selected(modeladmin, request, queryset)
 
 

@@ -13,8 +13,10 @@ from types import SimpleNamespace
 
 import pytest
 import requests
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection, connections, transaction
+from django.test import Client
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -407,3 +409,73 @@ def wait_for_a_blocked_query() -> bool:
                 return True
         time.sleep(0.01)
     return False
+
+
+@pytest.fixture
+def confirming_admin():
+    admin_user = get_user_model().objects.create_superuser("root", "root@example.com", "pw-root-123")
+    client = Client()
+    client.force_login(admin_user)
+    return client
+
+
+def confirm_while_another_delete_holds_the_rows(post, first_delete) -> int:
+    """Posts a delete confirmation while another transaction runs `first_delete` on the same
+    rows, and commits once the confirmation waits; returns the confirmation's status."""
+    holding, release = threading.Event(), threading.Event()
+
+    def the_first_confirmation():
+        try:
+            with transaction.atomic():
+                first_delete()
+                holding.set()
+                release.wait(TIMEOUT)
+        finally:
+            connections.close_all()
+
+    def the_second_confirmation():
+        try:
+            return post().status_code
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first = pool.submit(the_first_confirmation)
+        assert holding.wait(TIMEOUT)
+        second = pool.submit(the_second_confirmation)
+        waited = wait_for_a_blocked_query()
+        release.set()
+        first.result(TIMEOUT)
+        status = second.result(TIMEOUT)
+    assert waited, "the second confirmation should wait for the first"
+    return status
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite locks the whole database, not rows")
+def test_a_session_delete_confirmed_twice_at_once_is_logged_once(confirming_admin):
+    session = services.session_create(owner=UserFactory())
+    url = f"/admin/sessions_app/session/{session.pk}/delete/"
+    status = confirm_while_another_delete_holds_the_rows(
+        lambda: confirming_admin.post(url, {"post": "yes"}), lambda: services.session_delete(session=session, via="admin")
+    )
+    assert (status, LogEntry.objects.count()) == (302, 0)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite locks the whole database, not rows")
+def test_a_user_delete_confirmed_twice_at_once_is_logged_once(confirming_admin):
+    doomed = UserFactory()
+    url = f"/admin/auth/user/{doomed.pk}/delete/"
+    status = confirm_while_another_delete_holds_the_rows(lambda: confirming_admin.post(url, {"post": "yes"}), doomed.delete)
+    assert (status, LogEntry.objects.count()) == (302, 0)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite locks the whole database, not rows")
+def test_a_bulk_delete_confirmed_twice_at_once_is_logged_once(confirming_admin):
+    owner = UserFactory()
+    doomed = [services.session_create(owner=owner).pk for _ in range(3)]
+    form = {"action": "delete_selected", "post": "yes", "_selected_action": [str(pk) for pk in doomed]}
+    status = confirm_while_another_delete_holds_the_rows(
+        lambda: confirming_admin.post("/admin/sessions_app/session/", form),
+        lambda: services.sessions_delete(sessions=Session.objects.filter(pk__in=doomed), via="admin"),
+    )
+    assert (status, LogEntry.objects.count()) == (302, 0)
