@@ -271,15 +271,6 @@ def test_a_delete_across_owners_takes_their_totals_in_owner_order():
     doomed = [services.session_create(owner=owner).pk for owner in (second_owner, first_owner)]
     holding, release = threading.Event(), threading.Event()
 
-    def hold_the_first_owners_total():
-        try:
-            with transaction.atomic():
-                SessionTotal.objects.select_for_update().get(owner=first_owner)
-                holding.set()
-                release.wait(TIMEOUT)
-        finally:
-            connections.close_all()
-
     def delete_both():
         try:
             with transaction.atomic():
@@ -288,7 +279,12 @@ def test_a_delete_across_owners_takes_their_totals_in_owner_order():
             connections.close_all()
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        holder = pool.submit(hold_the_first_owners_total)
+        holder = pool.submit(
+            in_a_transaction_until_released,
+            lambda: SessionTotal.objects.select_for_update().get(owner=first_owner),
+            holding,
+            release,
+        )
         assert holding.wait(TIMEOUT)
         deleter = pool.submit(delete_both)
         waited_for_a_lock = wait_for_a_blocked_query()
@@ -400,6 +396,19 @@ def test_a_token_refresh_while_its_account_is_being_deleted_does_not_wait_for_th
     assert not get_user_model().objects.filter(pk=owner.pk).exists()
 
 
+def in_a_transaction_until_released(action, holding: threading.Event, release: threading.Event):
+    """Runs `action` in a transaction of this thread's connection, sets `holding`, and commits
+    (keeping whatever locks `action` took until then) once `release` is set."""
+    try:
+        with transaction.atomic():
+            result = action()
+            holding.set()
+            release.wait(TIMEOUT)
+            return result
+    finally:
+        connections.close_all()
+
+
 def wait_for_a_blocked_query() -> bool:
     deadline = time.monotonic() + TIMEOUT
     while time.monotonic() < deadline:
@@ -424,15 +433,6 @@ def confirm_while_another_delete_holds_the_rows(post, first_delete) -> int:
     rows, and commits once the confirmation waits; returns the confirmation's status."""
     holding, release = threading.Event(), threading.Event()
 
-    def the_first_confirmation():
-        try:
-            with transaction.atomic():
-                first_delete()
-                holding.set()
-                release.wait(TIMEOUT)
-        finally:
-            connections.close_all()
-
     def the_second_confirmation():
         try:
             return post().status_code
@@ -440,7 +440,7 @@ def confirm_while_another_delete_holds_the_rows(post, first_delete) -> int:
             connections.close_all()
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        first = pool.submit(the_first_confirmation)
+        first = pool.submit(in_a_transaction_until_released, first_delete, holding, release)
         assert holding.wait(TIMEOUT)
         second = pool.submit(the_second_confirmation)
         waited = wait_for_a_blocked_query()
