@@ -13,6 +13,7 @@ from rest_framework_simplejwt.token_blacklist.admin import BlacklistedTokenAdmin
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from . import services
+from .admin_site import still_there_locked
 from .models import DeletionRecord, Message, Session
 from .selectors import SessionNotFound
 
@@ -72,12 +73,8 @@ class LockedWhenConfirmedMixin:
         obj = super().get_object(request, object_id, from_field)
         if obj is None or request.method != "POST":
             return obj
-        # A confirmation posted twice at once (a double click, two operators): the second
-        # waits here for the first to finish, then finds the object gone and says so,
-        # instead of logging a deletion it did not make. Inside Django's transaction of
-        # the delete page; NO KEY UPDATE, so that rows pointing here can still be written.
-        still_there = type(obj)._default_manager.filter(pk=obj.pk).select_for_update(no_key=True)
-        return obj if list(still_there.values_list("pk")) else None
+        # Inside Django's transaction of the delete page: gone meanwhile, Django says so.
+        return obj if still_there_locked(type(obj), [obj.pk]) else None
 
 
 class BackToTheListAfterDeleteMixin:

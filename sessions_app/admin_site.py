@@ -185,13 +185,20 @@ def delete_selected(modeladmin, request, queryset):
     # a delete that fails leaves no entry saying it happened.
     with transaction.atomic(using=router.db_for_write(modeladmin.model)):
         if request.POST.get("post"):
-            # A confirmation posted twice at once (a double click, two operators): the second
-            # waits here for the first, then counts, logs and reports only what is still
-            # there. NO KEY UPDATE, so that rows pointing at these can still be written.
-            still_there = modeladmin.model._default_manager.filter(pk__in=queryset.values("pk"))
-            locked = list(still_there.select_for_update(no_key=True).values_list("pk", flat=True))
-            queryset = queryset.filter(pk__in=locked)
+            queryset = queryset.filter(pk__in=still_there_locked(modeladmin.model, queryset.values("pk")))
         return django_actions.delete_selected(modeladmin, request, queryset)
+
+
+def still_there_locked(model, pks) -> list:
+    """Those of `pks` whose rows are still there, locked to the end of the transaction.
+
+    For a delete confirmation posted twice at once (a double click, two operators): the
+    second waits here for the first, then counts, logs and reports only what is left, instead
+    of a deletion it did not make. NO KEY UPDATE, so that rows pointing at these can still
+    be written meanwhile.
+    """
+    still_there = model._default_manager.filter(pk__in=pks).select_for_update(no_key=True)
+    return list(still_there.values_list("pk", flat=True))
 
 
 class AdminSite(admin.AdminSite):
