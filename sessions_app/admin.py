@@ -3,6 +3,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.db import connection
 from django.db.models import Count, Sum
 from django.db.models.constants import LOOKUP_SEP
 from django.db.models.functions import Substr
@@ -71,9 +72,11 @@ def deletion_summary(model_admin, request, objs, *, sessions: int, messages: int
 class LockedWhenConfirmedMixin:
     def get_object(self, request, object_id, from_field=None):
         obj = super().get_object(request, object_id, from_field)
-        if obj is None or request.method != "POST":
+        # Only the delete page's confirmation (it posts "post"), which Django runs in a
+        # transaction; other pages that post here (a password change) run in none.
+        if obj is None or not request.POST.get("post") or not connection.in_atomic_block:
             return obj
-        # Inside Django's transaction of the delete page: gone meanwhile, Django says so.
+        # Gone meanwhile: Django says so, and logs nothing.
         return obj if still_there_locked(type(obj), [obj.pk]) else None
 
 

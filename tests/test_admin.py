@@ -519,3 +519,15 @@ def test_the_message_list_is_read_in_index_order_not_sorted(admin_client, user, 
     with CaptureQueriesContext(connection) as queries:
         assert admin_client.get("/admin/sessions_app/message/" + query.format(pk=session.pk)).status_code == 200
     assert statements_that_sort(queries.captured_queries) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_users_password_can_be_changed_in_the_admin(admin_client, user):
+    # Outside a test's transaction, as in production: Django runs this page in none.
+    response = admin_client.post(
+        f"/admin/auth/user/{user.pk}/password/",
+        {"usable_password": "true", "password1": "a-new-passphrase-42", "password2": "a-new-passphrase-42"},
+    )
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("a-new-passphrase-42")
