@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.db import connection
 from django.db.models import Count, Sum
 from django.db.models.constants import LOOKUP_SEP
 from django.db.models.functions import Substr
@@ -14,7 +14,6 @@ from rest_framework_simplejwt.token_blacklist.admin import BlacklistedTokenAdmin
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from . import services
-from .admin_site import still_there_locked
 from .models import DeletionRecord, Message, Session
 from .selectors import SessionNotFound
 
@@ -69,17 +68,6 @@ def deletion_summary(model_admin, request, objs, *, sessions: int, messages: int
     return names, model_count, perms_needed, []
 
 
-class LockedWhenConfirmedMixin:
-    def get_object(self, request, object_id, from_field=None):
-        obj = super().get_object(request, object_id, from_field)
-        # Only the delete page's confirmation (it posts "post"), which Django runs in a
-        # transaction; other pages that post here (a password change) run in none.
-        if obj is None or not request.POST.get("post") or not connection.in_atomic_block:
-            return obj
-        # Gone meanwhile: Django says so, and logs nothing.
-        return obj if still_there_locked(type(obj), [obj.pk]) else None
-
-
 class BackToTheListAfterDeleteMixin:
     def response_delete(self, request, obj_display, obj_id):
         response = super().response_delete(request, obj_display, obj_id)
@@ -97,7 +85,7 @@ class BackToTheListAfterDeleteMixin:
 
 
 @admin.register(Session)
-class SessionAdmin(LockedWhenConfirmedMixin, BackToTheListAfterDeleteMixin, NoAddOrChangeMixin, admin.ModelAdmin):
+class SessionAdmin(BackToTheListAfterDeleteMixin, NoAddOrChangeMixin, admin.ModelAdmin):
     # Sessions are made and changed through the API's services, which keep the
     # counters and titles right; the admin views and deletes.
 
@@ -188,6 +176,12 @@ class SessionAdmin(LockedWhenConfirmedMixin, BackToTheListAfterDeleteMixin, NoAd
         )
 
 
+class MessageChangeList(ChangeList):
+    def get_queryset(self, request, exclude_parameters=None):
+        # The list shows no text, and 100 messages of the longest allowed are 40 MB of it.
+        return super().get_queryset(request, exclude_parameters).defer("content", "metadata")
+
+
 @admin.register(Message)
 class MessageAdmin(ViewOnlyMixin, admin.ModelAdmin):
     # Messages change only through the services, which keep each session's
@@ -201,9 +195,8 @@ class MessageAdmin(ViewOnlyMixin, admin.ModelAdmin):
     # Counting every message on each page load is the slow part of a big table.
     show_full_result_count = False
 
-    def get_queryset(self, request):
-        # The list shows no text, and 100 messages of the longest allowed are 40 MB of it.
-        return super().get_queryset(request).defer("content", "metadata")
+    def get_changelist(self, request, **kwargs):
+        return MessageChangeList
 
     def get_ordering(self, request):
         # One session's messages come off its index in time order; across sessions only
@@ -233,7 +226,7 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class UserWithSessionsAdmin(LockedWhenConfirmedMixin, BackToTheListAfterDeleteMixin, UserAdmin):
+class UserWithSessionsAdmin(BackToTheListAfterDeleteMixin, UserAdmin):
     """Django's user admin, with a delete confirmation that counts a user's sessions, and
     deletion records that name the admin who deleted the account."""
 

@@ -7,6 +7,9 @@ them to the database; some fail only once the query runs (?id__range=1, ?usernam
 words on SQLite). The site gives every model admin registered on it, Django's and
 SimpleJWT's included, the checks below, so none can be registered without them. A fault
 of the database itself (a missing table, a disk error) is still a 500, in the server's log.
+
+It also makes every delete confirmation, of one object or of a selection, count and log
+only what it deletes when it is posted twice at once (still_there_locked).
 """
 import functools
 import logging
@@ -194,11 +197,23 @@ def still_there_locked(model, pks) -> list:
 
     For a delete confirmation posted twice at once (a double click, two operators): the
     second waits here for the first, then counts, logs and reports only what is left, instead
-    of a deletion it did not make. NO KEY UPDATE, so that rows pointing at these can still
+    of a deletion it did not make. In primary-key order, as the deletion service locks, so
+    that the two cannot deadlock; NO KEY UPDATE, so that rows pointing at these can still
     be written meanwhile.
     """
-    still_there = model._default_manager.filter(pk__in=pks).select_for_update(no_key=True)
+    still_there = model._default_manager.filter(pk__in=pks).order_by("pk").select_for_update(no_key=True)
     return list(still_there.values_list("pk", flat=True))
+
+
+class ConfirmedOnceMixin:
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        # Only the delete page's confirmation (it posts "post"), which Django runs in a
+        # transaction; other pages that post here (a password change) run in none.
+        if obj is None or not request.POST.get("post") or not connection.in_atomic_block:
+            return obj
+        # Gone meanwhile: Django says so, and logs nothing.
+        return obj if still_there_locked(type(obj), [obj.pk]) else None
 
 
 class AdminSite(admin.AdminSite):
@@ -208,10 +223,9 @@ class AdminSite(admin.AdminSite):
 
     def register(self, model_or_iterable, admin_class=None, **options):
         admin_class = admin_class or admin.ModelAdmin
-        if not issubclass(admin_class, ForgedInputMixin):
-            admin_class = type(
-                admin_class.__name__, (ForgedInputMixin, admin_class), {"__module__": admin_class.__module__}
-            )
+        missing = tuple(mixin for mixin in (ForgedInputMixin, ConfirmedOnceMixin) if not issubclass(admin_class, mixin))
+        if missing:
+            admin_class = type(admin_class.__name__, (*missing, admin_class), {"__module__": admin_class.__module__})
         super().register(model_or_iterable, admin_class, **options)
 
     def autocomplete_view(self, request):

@@ -15,6 +15,7 @@ import pytest
 import requests
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import DatabaseError, connection, connections, transaction
 from django.test import Client
 from django.utils import timezone
@@ -479,3 +480,49 @@ def test_a_bulk_delete_confirmed_twice_at_once_is_logged_once(confirming_admin):
         lambda: services.sessions_delete(sessions=Session.objects.filter(pk__in=doomed), via="admin"),
     )
     assert (status, LogEntry.objects.count()) == (302, 0)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite locks the whole database, not rows")
+def test_a_group_delete_confirmed_twice_at_once_is_logged_once(confirming_admin):
+    # Every model on the admin site, not only the sessions app's.
+    group = Group.objects.create(name="support")
+    url = f"/admin/auth/group/{group.pk}/delete/"
+    status = confirm_while_another_delete_holds_the_rows(lambda: confirming_admin.post(url, {"post": "yes"}), group.delete)
+    assert (status, LogEntry.objects.count()) == (302, 0)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite locks the whole database, not rows")
+def test_a_bulk_delete_confirmation_and_a_service_delete_of_the_same_sessions_do_not_deadlock(confirming_admin):
+    owner = UserFactory()
+    first, second = services.session_create(owner=owner), services.session_create(owner=owner)
+    # Rewrites the first's row behind the second's, so a scan meets the second first.
+    services.message_create(session=first, role="user", content="hello")
+    both = [first.pk, second.pk]
+    holding_the_first, go_on = threading.Event(), threading.Event()
+
+    def service_delete_holding_the_first():
+        try:
+            with transaction.atomic():
+                Session.objects.select_for_update().get(pk=first.pk)
+                holding_the_first.set()
+                go_on.wait(TIMEOUT)
+                services.sessions_delete(sessions=Session.objects.filter(pk__in=both), via="retention")
+        finally:
+            connections.close_all()
+
+    def confirmation():
+        form = {"action": "delete_selected", "post": "yes", "_selected_action": [str(pk) for pk in both]}
+        try:
+            return confirming_admin.post("/admin/sessions_app/session/", form).status_code
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        service = pool.submit(service_delete_holding_the_first)
+        assert holding_the_first.wait(TIMEOUT)
+        admin = pool.submit(confirmation)
+        assert wait_for_a_blocked_query()
+        go_on.set()
+        service.result(TIMEOUT)  # raises if PostgreSQL chose it as a deadlock's victim
+        status = admin.result(TIMEOUT)
+    assert (status, Session.objects.count()) == (302, 0)
