@@ -452,21 +452,28 @@ def confirm_while_another_delete_holds_the_rows(post, first_delete) -> int:
     return status
 
 
+# What a delete page deletes: how to make one, its admin's path, how another request deletes it.
+DELETE_PAGES = {
+    "session": (
+        lambda: services.session_create(owner=UserFactory()),
+        "sessions_app/session",
+        lambda session: services.session_delete(session=session, via="admin"),
+    ),
+    "user": (UserFactory, "auth/user", lambda user: user.delete()),
+    # Every model on the admin site, not only the sessions app's.
+    "group": (lambda: Group.objects.create(name="support"), "auth/group", lambda group: group.delete()),
+}
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite locks the whole database, not rows")
-def test_a_session_delete_confirmed_twice_at_once_is_logged_once(confirming_admin):
-    session = services.session_create(owner=UserFactory())
-    url = f"/admin/sessions_app/session/{session.pk}/delete/"
+@pytest.mark.parametrize("kind", DELETE_PAGES)
+def test_a_delete_page_confirmed_twice_at_once_is_logged_once(confirming_admin, kind):
+    make, admin_path, delete = DELETE_PAGES[kind]
+    doomed = make()
+    url = f"/admin/{admin_path}/{doomed.pk}/delete/"
     status = confirm_while_another_delete_holds_the_rows(
-        lambda: confirming_admin.post(url, {"post": "yes"}), lambda: services.session_delete(session=session, via="admin")
+        lambda: confirming_admin.post(url, {"post": "yes"}), lambda: delete(doomed)
     )
-    assert (status, LogEntry.objects.count()) == (302, 0)
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite locks the whole database, not rows")
-def test_a_user_delete_confirmed_twice_at_once_is_logged_once(confirming_admin):
-    doomed = UserFactory()
-    url = f"/admin/auth/user/{doomed.pk}/delete/"
-    status = confirm_while_another_delete_holds_the_rows(lambda: confirming_admin.post(url, {"post": "yes"}), doomed.delete)
     assert (status, LogEntry.objects.count()) == (302, 0)
 
 
@@ -479,15 +486,6 @@ def test_a_bulk_delete_confirmed_twice_at_once_is_logged_once(confirming_admin):
         lambda: confirming_admin.post("/admin/sessions_app/session/", form),
         lambda: services.sessions_delete(sessions=Session.objects.filter(pk__in=doomed), via="admin"),
     )
-    assert (status, LogEntry.objects.count()) == (302, 0)
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite locks the whole database, not rows")
-def test_a_group_delete_confirmed_twice_at_once_is_logged_once(confirming_admin):
-    # Every model on the admin site, not only the sessions app's.
-    group = Group.objects.create(name="support")
-    url = f"/admin/auth/group/{group.pk}/delete/"
-    status = confirm_while_another_delete_holds_the_rows(lambda: confirming_admin.post(url, {"post": "yes"}), group.delete)
     assert (status, LogEntry.objects.count()) == (302, 0)
 
 
