@@ -188,7 +188,18 @@ def delete_selected(modeladmin, request, queryset):
     # a delete that fails leaves no entry saying it happened.
     with transaction.atomic(using=router.db_for_write(modeladmin.model)):
         if request.POST.get("post"):
-            queryset = queryset.filter(pk__in=still_there_locked(modeladmin.model, queryset.values("pk")))
+            still_there = still_there_locked(modeladmin.model, queryset.values("pk"))
+            if not still_there:
+                # Django would go back to the list without a word: after a double click, the
+                # page the operator sees would not say whether anything was deleted.
+                modeladmin.message_user(
+                    request,
+                    f"The selected {modeladmin.model._meta.verbose_name_plural} no longer exist "
+                    "(deleted meanwhile): there was nothing left to delete.",
+                    messages.WARNING,
+                )
+                return None
+            queryset = queryset.filter(pk__in=still_there)
         return django_actions.delete_selected(modeladmin, request, queryset)
 
 

@@ -208,6 +208,16 @@ def test_admin_bulk_delete_removes_selected_sessions_and_their_messages(admin_cl
     assert Message.objects.count() == 3
 
 
+def test_a_bulk_delete_confirmed_after_its_sessions_went_says_nothing_was_left(admin_client, user):
+    chosen = [SessionFactory(owner=user, key=f"c{i}") for i in range(2)]
+    form = {"action": "delete_selected", "_selected_action": [s.pk for s in chosen], "post": "yes"}
+    services.sessions_delete(sessions=Session.objects.all(), via="api")
+    response = admin_client.post(CHANGELIST, form, follow=True)
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        "The selected sessions no longer exist (deleted meanwhile): there was nothing left to delete."
+    ]
+
+
 def select_all_and_delete(client):
     """What an operator does: tick a box, "Select all", choose "Delete selected"."""
     first = Session.objects.order_by("pk").first()
