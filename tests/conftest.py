@@ -3,9 +3,11 @@ from urllib.parse import quote
 
 import pytest
 from django.core.cache import cache, caches
-from django.db import connection
+from django.db import OperationalError, connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
+
+from sessions_app import services
 
 from .factories import UserFactory
 
@@ -103,3 +105,14 @@ def login(client, username="alice") -> dict:
     response = client.post("/api/auth/token", {"username": username, "password": PASSWORD}, format="json")
     assert response.status_code == 200
     return response.json()
+
+
+@pytest.fixture
+def purge_fails(monkeypatch):
+    """The purge of the freed bytes that follows a committed delete fails (a disk error)."""
+
+    def failing_purge():
+        raise OperationalError("disk I/O error")
+
+    # A plain function: Django's robust on_commit logs the callback by its qualified name.
+    monkeypatch.setattr(services, "purge_deleted_bytes", failing_purge)
