@@ -80,11 +80,34 @@ def test_command_delete_is_recorded(user):
     assert only_record().via == "command"
 
 
+@pytest.fixture(autouse=True)
+def not_under_sudo(monkeypatch):
+    # The suite itself may run under sudo; each test says whether its command does.
+    monkeypatch.delenv("SUDO_USER", raising=False)
+
+
 def test_a_command_record_names_the_login_that_ran_it(user):
     SessionFactory(owner=user, key="s1")
     with mock.patch("getpass.getuser", return_value="operator"):
         call_command("delete_session", "s1", "--noinput", stdout=StringIO())
     assert only_record().actor_username == "operator"
+
+
+def test_a_command_run_under_sudo_records_who_ran_sudo_and_as_whom(user, monkeypatch):
+    SessionFactory(owner=user, key="s1")
+    # sudo -u pocketpaw sets LOGNAME and USER to the target account.
+    monkeypatch.setenv("SUDO_USER", "alice")
+    with mock.patch("getpass.getuser", return_value="pocketpaw"):
+        call_command("delete_session", "s1", "--noinput", stdout=StringIO())
+    assert only_record().actor_username == "alice (sudo as pocketpaw)"
+
+
+def test_a_command_run_under_sudo_as_oneself_records_the_login_once(user, monkeypatch):
+    SessionFactory(owner=user, key="s1")
+    monkeypatch.setenv("SUDO_USER", "alice")
+    with mock.patch("getpass.getuser", return_value="alice"):
+        call_command("delete_session", "s1", "--noinput", stdout=StringIO())
+    assert only_record().actor_username == "alice"
 
 
 def test_a_command_run_by_a_login_that_is_not_utf8_deletes_and_records_it_readably(user):

@@ -10,6 +10,7 @@ every selected session goes, or none does.
 import argparse
 import getpass
 import io
+import os
 import sys
 from datetime import timedelta
 from datetime import timezone as dt_timezone
@@ -83,9 +84,16 @@ def _ids_in_file(path: str) -> list[str]:
 def _operator_name() -> str:
     """Who ran the command, for the audit record: the login of the shell or cron job."""
     try:
-        name = getpass.getuser()
+        login = getpass.getuser()
     except (OSError, KeyError):
-        return ""
+        login = ""
+    # sudo sets LOGNAME and USER to the account it switches to; the person who ran sudo,
+    # the one accountable for the delete, is only in SUDO_USER.
+    invoker = os.environ.get("SUDO_USER", "")
+    if invoker and invoker != login:
+        name = f"{invoker} (sudo as {login})" if login else invoker
+    else:
+        name = login
     # It comes from $LOGNAME or $USER first, which may hold anything: bytes that are not
     # UTF-8 would fail the delete's insert, and so would a name longer than the column.
     name = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
