@@ -69,6 +69,10 @@ def exception_handler(exc, context):
         # What SimpleJWT answers for a token whose user no longer exists.
         exc = jwt_exceptions.AuthenticationFailed("User not found", code="user_not_found")
         exc.auth_header = context["view"].get_authenticate_header(context["request"])
+    if isinstance(exc, exceptions.AuthenticationFailed) and getattr(exc, "auth_header", None):
+        # RFC 6750, 3.1: a token was sent and refused, so the client knows to refresh
+        # or log in again; a request that sent none keeps the bare challenge.
+        exc.auth_header += ', error="invalid_token"'
     return drf_exception_handler(exc, context)
 
 

@@ -187,6 +187,18 @@ def test_bad_authorization_cannot_create(badly_authorized_client, user):
     assert not Session.objects.exists()
 
 
+@pytest.mark.parametrize("kind", ["garbage", "expired", "wrong signature", "refresh token as access"])
+def test_a_refused_token_is_named_invalid_in_the_challenge(api_client, user, kind):
+    api_client.credentials(HTTP_AUTHORIZATION=BAD_AUTHORIZATION[kind](user))
+    response = api_client.get("/api/sessions")
+    assert response["WWW-Authenticate"] == 'Bearer realm="api", error="invalid_token"'
+
+
+def test_a_request_without_a_token_gets_the_bare_challenge(api_client):
+    response = api_client.get("/api/sessions")
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
 def test_inactive_users_token_is_refused(auth_client, user):
     user.is_active = False
     user.save()

@@ -219,7 +219,7 @@ def test_creating_a_session_for_an_account_deleted_meanwhile_is_401_as_for_its_t
     get_user_model().objects.filter(pk=user.pk).delete()
     response = api_client.post("/api/sessions", {"id": "late"}, format="json")
     assert (response.status_code, response.json()) == (401, {"detail": "User not found", "code": "user_not_found"})
-    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert response["WWW-Authenticate"] == 'Bearer realm="api", error="invalid_token"'
 
 
 def test_creating_a_session_for_an_account_deleted_meanwhile_writes_nothing(api_client, user):
