@@ -5,6 +5,7 @@ import sqlite3
 from django.db import OperationalError
 from django.http import HttpResponse
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -120,6 +121,17 @@ def bad_request(request, exception):
     if is_api_request(request):
         return _json_detail("Bad request.", 400)
     return defaults.bad_request(request, exception)
+
+
+@csrf_exempt
+def api_route_not_found(request, *args, **kwargs):
+    """What an API path no route matches answers, whatever the method: JSON, with DEBUG on too.
+
+    With DEBUG on (make run), Django answers an unmatched path with its HTML debug page
+    and never calls handler404. Exempt from CSRF, as every API view is, so that a POST
+    to a mistyped path is a 404 rather than a 403 about cookies.
+    """
+    return _json_detail("Not found.", 404)
 
 
 def page_not_found(request, exception):

@@ -5,6 +5,7 @@ from unittest import mock
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from sessions_app.models import Message, Session
@@ -378,6 +379,19 @@ def test_unknown_api_path_404_is_written_like_every_view_s_json(auth_client):
 
 def test_the_api_root_without_a_slash_is_a_json_404(api_client, db):
     response = api_client.get("/api")
+    assert (response.status_code, response.json()) == (404, {"detail": "Not found."})
+
+
+@override_settings(DEBUG=True)
+def test_unknown_api_path_is_a_json_404_with_debug_on_too(auth_client):
+    # make run serves with DEBUG on, where Django's own 404 is its HTML debug page.
+    response = auth_client.get("/api/sessions/s1/unknown")
+    assert (response.status_code, response.json()) == (404, {"detail": "Not found."})
+
+
+def test_a_post_to_an_unknown_api_path_is_a_json_404_not_a_csrf_refusal(db):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/api/nothing-here", {"a": 1}, content_type="application/json")
     assert (response.status_code, response.json()) == (404, {"detail": "Not found."})
 
 
