@@ -153,6 +153,11 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# How long a statement waits for a lock another transaction holds before it fails, which
+# the API answers with 503 and Retry-After. Without a limit on PostgreSQL, a transaction
+# left open elsewhere would hold a server thread or a cron run for as long as it lasted.
+DATABASE_LOCK_WAIT_SECONDS = 20
+
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
@@ -164,9 +169,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON;"
             ),
             "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
+            "timeout": DATABASE_LOCK_WAIT_SECONDS,
         }
     )
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    # A lock_timeout given in DATABASE_URL (?options=-c%20lock_timeout%3D5s) wins.
+    if "lock_timeout" not in _options.get("options", ""):
+        _options["options"] = f"{_options.get('options', '')} -c lock_timeout={DATABASE_LOCK_WAIT_SECONDS}s".strip()
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

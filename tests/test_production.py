@@ -112,6 +112,39 @@ def test_database_conn_max_age_0_opens_a_connection_per_request():
     assert connection_reuse(DATABASE_CONN_MAX_AGE="0") == "0 True"
 
 
+def postgres_connection_options(url: str) -> str:
+    """The server options a PostgreSQL DATABASE_URL gets from the settings (nothing connects)."""
+    result = manage(
+        "shell",
+        "-c",
+        "from django.db import connection as c; print(c.settings_dict['OPTIONS'].get('options'))",
+        env_overrides={**PRODUCTION_ENV, "DATABASE_URL": url},
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_postgresql_waits_20_seconds_for_a_lock_as_sqlite_does_by_default():
+    assert postgres_connection_options("postgres://u:p@127.0.0.1:1/db") == "-c lock_timeout=20s"
+
+
+def test_a_lock_timeout_in_database_url_is_kept():
+    url = "postgres://u:p@127.0.0.1:1/db?options=-c%20lock_timeout%3D5s"
+    assert postgres_connection_options(url) == "-c lock_timeout=5s"
+
+
+def test_other_server_options_in_database_url_keep_the_lock_timeout_beside_them():
+    url = "postgres://u:p@127.0.0.1:1/db?options=-c%20work_mem%3D64MB"
+    assert postgres_connection_options(url) == "-c work_mem=64MB -c lock_timeout=20s"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's lock_timeout")
+def test_postgresql_sessions_run_with_the_lock_timeout(db):
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone()[0] == "20s"
+
+
 def cookie_security(**env) -> str:
     result = manage(
         "shell",
