@@ -329,13 +329,24 @@ LOGGING = {
             "()": "pythonjsonlogger.json.JsonFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
         },
+        # Django's own format for its development server's lines.
+        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
     },
+    "filters": {"without_query_string": {"()": "sessions_app.log_filters.WithoutQueryString"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler"},
         "json_console": {"class": "logging.StreamHandler", "formatter": "json"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
     },
     "loggers": {
         "pocketpaw.requests": {"handlers": ["json_console"], "level": "INFO", "propagate": False},
+        # make run's request lines, without the search terms a query string holds.
+        "django.server": {
+            "handlers": ["django.server"],
+            "filters": ["without_query_string"],
+            "level": "INFO",
+            "propagate": False,
+        },
         # The request log above already records every 4xx/5xx.
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },

@@ -6,9 +6,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from unittest import mock
 
 import pytest
+from django.core.servers.basehttp import WSGIRequestHandler
 from django.db import OperationalError, connection
 from django.http import StreamingHttpResponse
 
@@ -192,6 +194,29 @@ def test_health_answers_503_when_the_database_is_unreachable(api_client, db):
         response = api_client.get("/api/health")
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "database": "unreachable"}
+
+
+class RecordsKept(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+def test_the_development_servers_request_lines_keep_no_search_terms():
+    # What runserver (make run) logs for each request, through Django's own method.
+    kept = RecordsKept()
+    logging.getLogger("django.server").addHandler(kept)
+    server = SimpleNamespace(request=None, log_date_time_string=lambda: "02/Dec/2026 16:00:00")
+    try:
+        WSGIRequestHandler.log_message(
+            server, '"%s" %s %s', "GET /api/sessions/search?q=my+secret+plans HTTP/1.1", "200", "213"
+        )
+    finally:
+        logging.getLogger("django.server").removeHandler(kept)
+    assert kept.lines == ['"GET /api/sessions/search?… HTTP/1.1" 200 213']
 
 
 def test_each_request_is_logged_as_one_structured_line(auth_client, user, caplog):
