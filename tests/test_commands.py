@@ -1,4 +1,7 @@
 """python manage.py delete_session: confirm, dry run, all or nothing."""
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from io import BytesIO, StringIO, TextIOWrapper
@@ -15,6 +18,7 @@ from sessions_app.management.commands.delete_session import LISTED_SESSIONS_LIMI
 from sessions_app.models import Message, Session
 
 from .factories import SessionFactory, session_with_messages
+from .test_production import PROJECT, manage
 
 pytestmark = pytest.mark.django_db
 
@@ -486,3 +490,67 @@ def test_the_output_streams_are_left_as_they_were_found(user):
     stdout = TextIOWrapper(BytesIO(), encoding="latin-1", errors="strict")
     call_command("delete_session", "s1", "--noinput", stdout=stdout)
     assert stdout.errors == "strict"
+
+
+class ReaderGoneAt(StringIO):
+    """An output whose reader goes away (a closed pipe) when a line holding `text` is written."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.text, self.gone = text, False
+
+    def write(self, line):
+        self.gone = self.gone or self.text in line
+        if self.gone:
+            raise BrokenPipeError(32, "Broken pipe")
+        return super().write(line)
+
+
+def test_output_closed_during_the_listing_deletes_nothing_and_says_so(user):
+    SessionFactory(owner=user, key="s1")
+    with pytest.raises(CommandError, match="before the delete; nothing was deleted"):
+        call_command("delete_session", "s1", "--noinput", stdout=ReaderGoneAt("About to delete"))
+    assert Session.objects.filter(key="s1").exists()
+
+
+def test_output_closed_after_the_delete_reports_it_on_stderr_and_succeeds(user):
+    SessionFactory(owner=user, key="s1")
+    stderr = StringIO()
+    call_command("delete_session", "s1", "--noinput", stdout=ReaderGoneAt("Deleted"), stderr=stderr)
+    assert not Session.objects.filter(key="s1").exists()
+    assert "after the delete, which went through: 1 session(s)" in stderr.getvalue()
+
+
+def test_a_closed_pipe_before_the_delete_exits_1_with_one_line_and_deletes_nothing(tmp_path):
+    # `delete_session ... | head` where head has already gone: a real pipe, in a real process.
+    env = {"DJANGO_DEBUG": "1", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    assert manage("migrate", "--noinput", env_overrides=env).returncode == 0
+    make_session = (
+        "from django.contrib.auth.models import User; from sessions_app import services; "
+        "services.session_create(owner=User.objects.create(username='ann'), key='s1')"
+    )
+    assert manage("shell", "-c", make_session, env_overrides=env).returncode == 0
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        run = subprocess.run(
+            [sys.executable, "manage.py", "delete_session", "s1", "--noinput"],
+            cwd=PROJECT,
+            # Buffered, as a shell or cron runs Python: the listing waits in the buffer.
+            env={
+                **{k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"},
+                **env,
+                "DJANGO_SETTINGS_MODULE": "pocketpaw.settings",
+            },
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        os.close(write_end)
+    assert (run.returncode, run.stderr.strip()) == (
+        1,
+        "CommandError: Standard output was closed (broken pipe) before the delete; nothing was deleted.",
+    )
+    count = manage("shell", "-c", "from sessions_app.models import Session; print(Session.objects.count())", env_overrides=env)
+    assert count.stdout.strip().splitlines()[-1] == "1"

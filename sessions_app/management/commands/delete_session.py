@@ -164,12 +164,24 @@ class Command(BaseCommand):
                 stream.reconfigure(errors=errors)
 
     def handle(self, *args, **options):
+        self._deleted = None
         try:
             self._select_and_delete(**options)
         except DatabaseError as error:
             # Before the delete (reading the selection) or instead of it (unreachable, not
             # migrated): a message rather than a traceback. The delete's own is below.
             raise CommandError(f"The database failed ({error}); nothing was deleted.") from error
+        except BrokenPipeError:
+            # The output's reader went away (`| head`): say on stderr whether the delete ran.
+            _discard_further_output(options.get("stdout") or sys.stdout)
+            if self._deleted is None:
+                raise CommandError(
+                    "Standard output was closed (broken pipe) before the delete; nothing was deleted."
+                ) from None
+            self.stderr.write(
+                f"Standard output was closed (broken pipe) after the delete, which went through: "
+                f"{self._deleted.sessions} session(s) and {self._deleted.messages} message(s) deleted."
+            )
 
     def _select_and_delete(
         self, *, session_ids, ids_from, user, older_than, retention, interactive, dry_run, verbosity, **options
@@ -228,6 +240,9 @@ class Command(BaseCommand):
             return
         if verbosity >= 1 or interactive or dry_run:
             self._describe(selected, totals, dry_run=dry_run)
+            # Written out before anything is deleted: a reader gone by now (a closed pipe)
+            # stops the run here, whatever the listing's length left in the buffer.
+            self.stdout.flush()
         if dry_run:
             self.stdout.write("Dry run: nothing was deleted.")
             return
@@ -241,7 +256,7 @@ class Command(BaseCommand):
             # A policy deletes by age, not on anyone's request: no actor, as for the API's
             # records of it; ids are named by whoever runs the command.
             actor = "" if via == DeletionRecord.Via.RETENTION else _operator_name()
-            result = services.sessions_delete(sessions=selected, via=via, actor=actor)
+            result = self._deleted = services.sessions_delete(sessions=selected, via=via, actor=actor)
         except DatabaseError as error:
             raise CommandError(
                 f"The database failed during the delete ({error}); it was rolled back and "
@@ -259,6 +274,7 @@ class Command(BaseCommand):
                 f"{vanished} of the {totals['sessions']} session(s) selected no longer matched when "
                 "the delete ran (deleted meanwhile or, for an age selection, active again), and were left alone."
             )
+        self.stdout.flush()
 
     def _idle_cutoff(self, days: int, source: str):
         if days < 1:
@@ -317,6 +333,18 @@ class Command(BaseCommand):
                 "pass --noinput to delete without asking. Nothing was deleted."
             ) from None
         return answer == "yes"
+
+
+def _discard_further_output(stream) -> None:
+    """Points a closed pipe's descriptor at /dev/null: what is left in the buffer is flushed
+    again when the streams are restored and at exit, which would fail each time (exit 120)."""
+    try:
+        descriptor = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a file (a test's StringIO): nothing to flush it to
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, descriptor)
+    os.close(devnull)
 
 
 def _capped(items: list[str], separator: str) -> str:
