@@ -22,6 +22,10 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # The workers share the code loaded once in the master.
 preload_app = True
+# Room for the longest request line a valid request has: a search for 500 characters of four
+# UTF-8 bytes each, percent-encoded, is about 6,050 bytes, which gunicorn's default (4094)
+# refused with an HTML 414. 8190 is the most gunicorn allows.
+limit_request_line = 8190
 
 # gunicorn reads less than this much of a body the application left unread (an answer given
 # before the body was needed: 401, 404, 405, 413, 429...) and then drops the connection, after

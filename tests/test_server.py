@@ -6,6 +6,7 @@ import sys
 import time
 from http.client import HTTPConnection
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from gunicorn.http.parser import _DRAIN_MAX_BYTES
@@ -124,3 +125,11 @@ def test_a_head_request_is_answered_without_the_server_dropping_a_body(server, c
 def test_a_head_request_keeps_the_content_length_get_would_send(connection):
     body = exchange(connection, "GET", "/api/health").body
     assert exchange(connection, "HEAD", "/api/health").getheader("Content-Length") == str(len(body))
+
+
+def test_the_longest_valid_search_reaches_the_service(connection):
+    # 500 characters (the most q takes) of four UTF-8 bytes each, percent-encoded.
+    query = quote("\U0001F600" * 500)
+    response = exchange(connection, "GET", f"/api/v1/sessions/search?q={query}&limit=200")
+    # Answered by the service (no token here), not refused by gunicorn for the line's length.
+    assert (response.status, response.getheader("Content-Type")) == (401, "application/json")
