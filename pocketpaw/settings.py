@@ -274,8 +274,13 @@ API_THROTTLE_RATES = {
     "user": os.environ.get("THROTTLE_USER", "3000/minute"),
 }
 
+# The longest message a client may append, in characters.
+SESSIONS_MESSAGE_MAX_LENGTH = env_int("SESSIONS_MESSAGE_MAX_LENGTH", 100_000)
 # The largest request body accepted; larger ones get 413 (RequestBodyLimitMiddleware).
-API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1024 * 1024)
+# By default room for the longest message however a client's JSON library writes it:
+# escaped as \ud83d\ude00 (Python's json does by default), an emoji takes 12 bytes. And 64 KiB
+# for the metadata and the rest, or 1 MiB if that is more.
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", max(1024 * 1024, 12 * SESSIONS_MESSAGE_MAX_LENGTH + 64 * 1024))
 # A search still running after this long is stopped and answered 503 (search.time_limited).
 SEARCH_TIME_LIMIT_SECONDS = env_int("SEARCH_TIME_LIMIT_SECONDS", 5)
 # Django's own limit, which would answer an HTML 400, kept from refusing what the API takes.
@@ -316,8 +321,6 @@ SPECTACULAR_SETTINGS = {
 # `manage.py delete_session --retention` (run it from cron). Unset: kept forever.
 SESSION_RETENTION_DAYS = env_int("SESSION_RETENTION_DAYS", 0) or None
 
-# The longest message a client may append, in characters.
-SESSIONS_MESSAGE_MAX_LENGTH = env_int("SESSIONS_MESSAGE_MAX_LENGTH", 100_000)
 
 # One JSON line per request on the "pocketpaw.requests" logger: method, path,
 # status, duration and user id. Never a body, so no message text reaches a log.

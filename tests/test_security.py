@@ -323,12 +323,14 @@ def test_a_body_at_the_limit_is_accepted(auth_client, user, settings):
     assert response.status_code == 201
 
 
-def test_a_body_over_the_default_limit_is_a_json_413(auth_client, user):
+def test_a_body_over_the_default_limit_is_a_json_413(auth_client, user, settings):
     SessionFactory(owner=user, key="s1")
-    body = json.dumps({"role": "user", "content": "x" * (1024 * 1024)})
+    body = json.dumps({"role": "user", "content": "x" * settings.API_MAX_BODY_BYTES})
     response = auth_client.generic("POST", "/api/sessions/s1/messages", body, content_type="application/json")
     assert response.status_code == 413
-    assert response.json() == {"detail": "The request body is larger than the limit of 1048576 bytes."}
+    assert response.json() == {
+        "detail": f"The request body is larger than the limit of {settings.API_MAX_BODY_BYTES} bytes."
+    }
 
 
 def test_a_413_body_is_written_like_every_view_s_json(auth_client, user, settings):
@@ -338,8 +340,8 @@ def test_a_413_body_is_written_like_every_view_s_json(auth_client, user, setting
     assert response["Content-Type"] == "application/json"
 
 
-def test_a_body_over_the_limit_on_the_admin_is_413(client, db):
-    response = client.post("/admin/login/", {"username": "x" * (1024 * 1024)})
+def test_a_body_over_the_limit_on_the_admin_is_413(client, db, settings):
+    response = client.post("/admin/login/", {"username": "x" * settings.API_MAX_BODY_BYTES})
     assert response.status_code == 413
 
 
@@ -402,8 +404,14 @@ def test_json_nested_too_deeply_is_400(api_client, db):
     assert "nested too deeply" in response.json()["detail"]
 
 
-def test_the_default_body_limit_is_one_mebibyte(settings):
-    assert settings.API_MAX_BODY_BYTES == 1024 * 1024
+def test_the_longest_message_in_escaped_json_is_taken(auth_client, user, settings):
+    # Python's json (and so requests) writes an emoji as \ud83d\ude00: 12 bytes a character.
+    SessionFactory(owner=user, key="s1")
+    content = "\U0001F600" * settings.SESSIONS_MESSAGE_MAX_LENGTH
+    body = json.dumps({"role": "user", "content": content, "metadata": {"source": "telegram"}})
+    response = auth_client.generic("POST", "/api/sessions/s1/messages", body, content_type="application/json")
+    assert response.status_code == 201
+    assert Message.objects.get().content == content
 
 
 # --- a fault in the middle of a delete ----------------------------------------------------------
