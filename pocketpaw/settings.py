@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from corsheaders.defaults import default_headers as corsheaders_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -292,9 +293,11 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_010
 # Browser clients such as PocketPaw's web dashboard on another origin; none by default.
 CORS_ALLOWED_ORIGINS = env_list("DJANGO_CORS_ALLOWED_ORIGINS", [])
 CORS_URLS_REGEX = r"^/api(/.*)?$"
-# Headers a browser client may read besides the basic ones: the export's file name and
-# how long to wait after a 429 or 503.
-CORS_EXPOSE_HEADERS = ["Content-Disposition", "Retry-After"]
+# Headers a browser client may read besides the basic ones: the export's file name, how long
+# to wait after a 429 or 503, and whether an append's answer is an earlier one's message.
+CORS_EXPOSE_HEADERS = ["Content-Disposition", "Retry-After", "Idempotent-Replayed"]
+# And may send besides the basic ones: an append's Idempotency-Key.
+CORS_ALLOW_HEADERS = (*corsheaders_default_headers, "idempotency-key")
 
 # The API's one version. The schema view states it too (sessions_app/urls.py), so that
 # no ?version= is read.

@@ -13,7 +13,7 @@ from rest_framework_simplejwt import exceptions as jwt_exceptions
 
 from .search import SearchTimedOut
 from .selectors import SessionNotFound
-from .services import OwnerGone, SessionAlreadyExists
+from .services import IdempotencyKeyReused, OwnerGone, SessionAlreadyExists
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +36,13 @@ RETRY_AFTER_SECONDS = 1
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
+
+
+class IdempotencyKeyConflict(exceptions.APIException):
+    # What the IETF's Idempotency-Key draft answers a key sent again with another request.
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "This Idempotency-Key was used for another message in this session."
+    default_code = "idempotency_key_reused"
 
 
 class SearchTooLong(exceptions.APIException):
@@ -64,6 +71,8 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound("Session not found")
     elif isinstance(exc, SessionAlreadyExists):
         exc = Conflict("Session already exists")
+    elif isinstance(exc, IdempotencyKeyReused):
+        exc = IdempotencyKeyConflict()
     elif isinstance(exc, SearchTimedOut):
         exc = SearchTooLong()
     elif isinstance(exc, OwnerGone):

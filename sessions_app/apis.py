@@ -20,6 +20,7 @@ from .models import DeletionRecord
 from .negotiation import IgnoreAcceptHeader
 from .selectors import SessionNotFound
 from .serializers import (
+    IDEMPOTENCY_KEY_HEADER,
     BulkDeleteInputSerializer,
     BulkDeleteResultSerializer,
     DeletionRecordListSerializer,
@@ -27,6 +28,7 @@ from .serializers import (
     ExportQuerySerializer,
     HealthSerializer,
     HistoryQuerySerializer,
+    IdempotencyKeySerializer,
     MemorySessionQuerySerializer,
     MessageCreateInputSerializer,
     MessageSerializer,
@@ -57,13 +59,27 @@ NOT_FOUND = OpenApiResponse(
 BAD_REQUEST = OpenApiResponse(
     OpenApiTypes.OBJECT, description="Invalid input: each field with what is wrong with it."
 )
+IDEMPOTENCY_KEY = OpenApiParameter(
+    IDEMPOTENCY_KEY_HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Any 1-255 visible ASCII characters the client picks for this message (a UUID, the "
+    "chat platform's message id). Sent again with the same message, after a timeout or a dropped "
+    "connection, it stores nothing new and answers with the message the first request stored.",
+)
+# Says that an append's answer is the message an earlier request with the same key stored.
+REPLAYED_HEADER = "Idempotent-Replayed"
 STATUS_OK = OpenApiResponse(
     StatusSerializer, examples=[OpenApiExample("Done", value={"status": "ok"})]
 )
 
 
 def _query(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.query_params)
+    return _checked(serializer_class, request.query_params)
+
+
+def _checked(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 
@@ -159,17 +175,38 @@ class SessionViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Append a message",
-        parameters=[SESSION_ID],
+        parameters=[SESSION_ID, IDEMPOTENCY_KEY],
         request=MessageCreateInputSerializer,
-        responses={201: MessageSerializer, 400: BAD_REQUEST, 404: NOT_FOUND},
+        responses={
+            201: OpenApiResponse(
+                MessageSerializer,
+                description="The message stored, or the one an earlier request with the same "
+                "Idempotency-Key stored (then with `Idempotent-Replayed: true`).",
+            ),
+            400: BAD_REQUEST,
+            404: NOT_FOUND,
+            422: OpenApiResponse(
+                DetailSerializer, description="The Idempotency-Key was used for another message in this session."
+            ),
+        },
     )
     @action(detail=True, methods=["post"], url_path="messages")
     def messages(self, request, session_id=None):
         session = self.get_object()
         serializer = MessageCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        message = services.message_create(session=session, **serializer.validated_data)
-        return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+        idempotency_key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
+        if idempotency_key is not None:
+            idempotency_key = _checked(IdempotencyKeySerializer, {IDEMPOTENCY_KEY_HEADER: idempotency_key})[
+                IDEMPOTENCY_KEY_HEADER
+            ]
+        appended = services.message_create(
+            session=session, idempotency_key=idempotency_key, **serializer.validated_data
+        )
+        response = Response(MessageSerializer(appended.message).data, status=status.HTTP_201_CREATED)
+        if appended.replayed:
+            response[REPLAYED_HEADER] = "true"
+        return response
 
     @extend_schema(
         summary="Rename a session",

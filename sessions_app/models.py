@@ -88,6 +88,9 @@ class Message(models.Model):
     content = models.TextField()
     metadata = models.JSONField(default=dict, blank=True, validators=[validate_storable_json])
     created_at = models.DateTimeField(default=timezone.now)
+    # The client's Idempotency-Key for this append, if it sent one: the same append sent
+    # again (after a timeout) finds this message instead of storing a second copy.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True, editable=False)
 
     class Meta:
         indexes = [
@@ -95,6 +98,14 @@ class Message(models.Model):
             # comes straight off the index. With (session, created_at) alone PostgreSQL has to
             # sort, and expecting few rows it sorted the rest of a session per export chunk.
             models.Index(fields=["session", "created_at", "id"], name="message_session_time_idx"),
+        ]
+        constraints = [
+            # Partial: the messages sent without a key never touch it.
+            models.UniqueConstraint(
+                fields=["session", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="message_idempotency_key_unique",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -67,6 +67,23 @@ class MessageCreateInputSerializer(serializers.Serializer):
     metadata = serializers.DictField(required=False, validators=[validate_storable_json])
 
 
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+
+
+class IdempotencyKeySerializer(serializers.Serializer):
+    """An append's Idempotency-Key header, reported under the header's own name when wrong."""
+
+    def get_fields(self):
+        return {
+            IDEMPOTENCY_KEY_HEADER: serializers.RegexField(
+                r"^[\x21-\x7e]{1,255}$",
+                max_length=255,
+                trim_whitespace=False,
+                error_messages={"invalid": "Idempotency keys are 1-255 visible ASCII characters, no spaces."},
+            )
+        }
+
+
 @extend_schema_field({"type": "object", "additionalProperties": {}})
 class JSONObjectField(serializers.JSONField):
     """A JSON object in the schema, where a JSONField would be any JSON value: a message's

@@ -56,6 +56,17 @@ class OwnerGone(Exception):
     """The account was deleted while its request was on the way."""
 
 
+class IdempotencyKeyReused(Exception):
+    """An Idempotency-Key sent again with another message than the one it first stored."""
+
+
+@dataclass(frozen=True)
+class MessageAppended:
+    message: Message
+    # True when the message was stored before, by an earlier request with the same key.
+    replayed: bool = False
+
+
 @dataclass(frozen=True)
 class DeletionResult:
     sessions: int
@@ -124,17 +135,31 @@ def message_create(
     role: str,
     content: str,
     metadata: dict[str, Any] | None = None,
-) -> Message:
-    """Append a message, keeping the session's counter, activity time, preview and auto title in step."""
-    message = Message(session=session, role=role, content=content, metadata=metadata or {})
-    message.full_clean(exclude=["session"])
+    idempotency_key: str | None = None,
+) -> MessageAppended:
+    """Append a message, keeping the session's counter, activity time, preview and auto title in step.
+
+    With an idempotency_key that this session's messages already hold, nothing is stored:
+    the message stored with it is returned, if it is the same one (IdempotencyKeyReused if not).
+    """
+    message = Message(
+        session=session, role=role, content=content, metadata=metadata or {}, idempotency_key=idempotency_key
+    )
+    message.full_clean(exclude=["session"], validate_constraints=False)
     # The session's row lock first, then the clock: appends to one session go one at a
     # time, each no earlier than the last, so the session's time, preview and title always
     # come from its newest messages. A delete at the same moment either finished before
-    # (no row here) or waits for this commit.
+    # (no row here) or waits for this commit. Under the lock, a second append with the
+    # same key finds the first one's message.
     locked = list(Session.objects.select_for_update().filter(pk=session.pk).values_list("updated_at", flat=True))
     if not locked:
         raise SessionNotFound(session.key)
+    if idempotency_key is not None:
+        stored = Message.objects.filter(session_id=session.pk, idempotency_key=idempotency_key).first()
+        if stored is not None:
+            if (stored.role, stored.content, stored.metadata) != (message.role, message.content, message.metadata):
+                raise IdempotencyKeyReused(idempotency_key)
+            return MessageAppended(stored, replayed=True)
     # Never before the session's last activity, even if the clock was stepped back (NTP)
     # or another server's runs behind: ties keep their order by id.
     now = max(timezone.now(), locked[0])
@@ -157,7 +182,7 @@ def message_create(
     Session.objects.filter(pk=session.pk).update(**changes)
     message.created_at = now
     message.save(force_insert=True)
-    return message
+    return MessageAppended(message)
 
 
 def session_rename(*, session: Session, title: str) -> None:

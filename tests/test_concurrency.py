@@ -44,10 +44,10 @@ def api(live_server):
     class Api:
         owner = user
 
-        def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        def request(self, method: str, path: str, extra_headers=None, **kwargs) -> requests.Response:
             # A fresh connection per request: requests.Session is not thread-safe.
             return requests.request(
-                method, live_server.url + path, headers=headers, timeout=TIMEOUT, **kwargs
+                method, live_server.url + path, headers={**headers, **(extra_headers or {})}, timeout=TIMEOUT, **kwargs
             )
 
     return Api()
@@ -152,6 +152,23 @@ def test_two_creates_of_the_same_id_at_once_answer_201_and_409(api):
         assert list(Session.objects.filter(key=key).values_list("title", flat=True)) == [
             winner.json()["title"]
         ]
+
+
+def test_an_append_and_its_retry_at_once_store_one_message(api):
+    # A client that timed out and sent it again while the first was still being stored.
+    for round_ in range(ROUNDS):
+        key = f"retried_{round_}"
+        SessionFactory(owner=api.owner, key=key)
+        body = {"role": "user", "content": f"message {round_}"}
+        headers = {"Idempotency-Key": f"retry-{round_}"}
+
+        responses = all_at_once(
+            *[lambda: api.request("POST", f"/api/sessions/{key}/messages", json=body, extra_headers=headers)] * 2
+        )
+
+        assert [r.status_code for r in responses] == [201, 201], [r.text for r in responses]
+        assert sorted(r.headers.get("Idempotent-Replayed", "") for r in responses) == ["", "true"]
+        assert Message.objects.filter(session__key=key).count() == 1
 
 
 def test_creates_and_deletes_at_once_keep_the_total_exact(api):
