@@ -50,7 +50,7 @@ def owner():
 
 @pytest.fixture
 def written(owner, marker):
-    """A session whose title, messages and metadata carry the marker, already searched for."""
+    """A session whose title, messages, metadata and idempotency keys carry the marker, already searched for."""
     client = bearer_client(owner)
     client.post("/api/sessions", {"id": "telegram:42", "title": f"About {marker}"}, format="json")
     for role in ["user", "assistant"]:
@@ -58,6 +58,7 @@ def written(owner, marker):
             "/api/sessions/telegram:42/messages",
             {"role": role, "content": f"the word is {marker.upper()}", "metadata": {"note": marker}},
             format="json",
+            HTTP_IDEMPOTENCY_KEY=f"{role}-{marker}",
         )
         assert response.status_code == 201
     found = client.get("/api/sessions/search", {"q": marker}).json()["sessions"]
