@@ -18,7 +18,7 @@ from sessions_app.management.commands.delete_session import LISTED_SESSIONS_LIMI
 from sessions_app.models import Message, Session
 
 from .factories import SessionFactory, session_with_messages
-from .test_production import PROJECT, manage
+from .test_production import PROJECT, manage, migrated_database
 
 pytestmark = pytest.mark.django_db
 
@@ -523,8 +523,7 @@ def test_output_closed_after_the_delete_reports_it_on_stderr_and_succeeds(user):
 
 def test_a_closed_pipe_before_the_delete_exits_1_with_one_line_and_deletes_nothing(tmp_path):
     # `delete_session ... | head` where head has already gone: a real pipe, in a real process.
-    env = {"DJANGO_DEBUG": "1", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
-    assert manage("migrate", "--noinput", env_overrides=env).returncode == 0
+    env = migrated_database(tmp_path)
     make_session = (
         "from django.contrib.auth.models import User; from sessions_app import services; "
         "services.session_create(owner=User.objects.create(username='ann'), key='s1')"

@@ -268,9 +268,16 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout_and_secure_delete(db):
     assert settings_in_force == {"journal_mode": "wal", "busy_timeout": 20000, "secure_delete": 1}
 
 
-def test_migrate_alone_readies_a_new_database_for_logins(tmp_path):
+def migrated_database(tmp_path) -> dict:
+    """The environment of a new SQLite database in tmp_path, migrated by `manage.py migrate` alone."""
     env = {"DJANGO_DEBUG": "1", "DATABASE_URL": f"sqlite:///{tmp_path / 'new.sqlite3'}"}
-    assert manage("migrate", "--noinput", env_overrides=env).returncode == 0
+    result = manage("migrate", "--noinput", env_overrides=env)
+    assert result.returncode == 0, result.stderr
+    return env
+
+
+def test_migrate_alone_readies_a_new_database_for_logins(tmp_path):
+    env = migrated_database(tmp_path)
     # A wrong password is counted against the login limits, in their table, then refused.
     login = (
         "from django.test import Client; "
