@@ -415,6 +415,22 @@ def summary_rows(results: dict) -> list[list]:
                     verdict(growth <= 1.2),
                 ]
             )
+        for name, what in [
+            ("append_keyed", "with a new Idempotency-Key vs without one"),
+            ("append_replayed", "sent again with its Idempotency-Key (nothing stored) vs without one"),
+        ]:
+            if name in times:
+                rows.append(
+                    [
+                        "8",
+                        f"POST /api/sessions/{{id}}/messages {what}, session of {writing['big_n']:,}",
+                        ms(times[name]["median"]),
+                        ms(times["append_big"]["median"]),
+                        f"{times[name]['median'] / times['append_big']['median']:.2f}",
+                        "(shown)",
+                        "-",
+                    ]
+                )
         beside = writing["beside_delete"]
         rows.append(
             [
@@ -1384,6 +1400,14 @@ def writing_section(results: dict) -> list[str]:
     rows = [
         [f"append to a session of {writing['big_n']:,} messages", ms(times["append_big"]["median"])],
         [f"append to a session of {writing['small_n']:,} messages", ms(times["append_small"]["median"])],
+        *[
+            [label, ms(times[name]["median"])]
+            for name, label in [
+                ("append_keyed", f"append with a new `Idempotency-Key`, session of {writing['big_n']:,} messages"),
+                ("append_replayed", "the same append sent again with its key: the stored message answered"),
+            ]
+            if name in times
+        ],
         [
             "bare `INSERT` of the message and `UPDATE` of the session's counter, activity time and preview, "
             "one transaction",

@@ -19,6 +19,7 @@ exception, a request that did not answer as documented, results that differ).
 import argparse
 import cProfile
 import io
+import itertools
 import json
 import logging
 import os
@@ -710,11 +711,15 @@ def figure_writing(ctx) -> None:
     text = builder.pool.text(0)
     reader, creator, floor_creator = (bearer_client(user) for user in (big.owner, owner, floor_user))
 
-    def append(session):
+    keys = itertools.count()
+
+    def append(session, idempotency_key=None):
+        headers = {} if idempotency_key is None else {"HTTP_IDEMPOTENCY_KEY": idempotency_key}
         response = reader.post(
             f"/api/sessions/{session.key}/messages",
             {"role": "user", "content": text},
             content_type="application/json",
+            **headers,
         )
         if response.status_code != 201:
             raise AssertionError(f"append answered {response.status_code}: {response.content[:200]!r}")
@@ -743,12 +748,17 @@ def figure_writing(ctx) -> None:
     for _ in range(3):
         append(big)
         append(small)
+        append(big, "bench-replayed")
         create(creator)
         create(floor_creator)
     times = trials(
         {
             "append_big": (None, lambda _: append(big)),
             "append_small": (None, lambda _: append(small)),
+            # A new key each time (the lookup finds nothing, the message is stored), and one
+            # key sent again (the lookup finds the message, nothing is stored).
+            "append_keyed": (None, lambda _: append(big, f"bench-{next(keys)}")),
+            "append_replayed": (None, lambda _: append(big, "bench-replayed")),
             "append_raw": (None, raw_append),
             "create_big": (None, lambda _: create(creator)),
             "create_small": (None, lambda _: create(floor_creator)),
