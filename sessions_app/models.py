@@ -89,8 +89,11 @@ class Message(models.Model):
     metadata = models.JSONField(default=dict, blank=True, validators=[validate_storable_json])
     created_at = models.DateTimeField(default=timezone.now)
     # The client's Idempotency-Key for this append, if it sent one: the same append sent
-    # again (after a timeout) finds this message instead of storing a second copy.
+    # again (after a timeout) finds this message instead of storing a second copy. With it,
+    # a digest of what was sent, to tell that append from another under the same key: the
+    # stored metadata cannot, since PostgreSQL's jsonb reads 1.5e19 back as an integer.
     idempotency_key = models.CharField(max_length=255, null=True, blank=True, editable=False)
+    idempotency_digest = models.CharField(max_length=64, null=True, blank=True, editable=False)
 
     class Meta:
         indexes = [

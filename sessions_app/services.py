@@ -1,4 +1,6 @@
 """Writes. The API, the admin and the management command all change data through these."""
+import hashlib
+import json
 import secrets
 from array import array
 from collections import Counter
@@ -142,9 +144,10 @@ def message_create(
     With an idempotency_key that this session's messages already hold, nothing is stored:
     the message stored with it is returned, if it is the same one (IdempotencyKeyReused if not).
     """
-    message = Message(
-        session=session, role=role, content=content, metadata=metadata or {}, idempotency_key=idempotency_key
-    )
+    message = Message(session=session, role=role, content=content, metadata=metadata or {})
+    if idempotency_key is not None:
+        message.idempotency_key = idempotency_key
+        message.idempotency_digest = _append_digest(role, content, message.metadata)
     message.full_clean(exclude=["session"], validate_constraints=False)
     # The session's row lock first, then the clock: appends to one session go one at a
     # time, each no earlier than the last, so the session's time, preview and title always
@@ -157,7 +160,7 @@ def message_create(
     if idempotency_key is not None:
         stored = Message.objects.filter(session_id=session.pk, idempotency_key=idempotency_key).first()
         if stored is not None:
-            if (stored.role, stored.content, stored.metadata) != (message.role, message.content, message.metadata):
+            if stored.idempotency_digest != message.idempotency_digest:
                 raise IdempotencyKeyReused(idempotency_key)
             return MessageAppended(stored, replayed=True)
     # Never before the session's last activity, even if the clock was stepped back (NTP)
@@ -183,6 +186,12 @@ def message_create(
     message.created_at = now
     message.save(force_insert=True)
     return MessageAppended(message)
+
+
+def _append_digest(role: str, content: str, metadata: dict[str, Any]) -> str:
+    """What an append sent, as the client's JSON said it: `true` is not `1`, nor `1.0` `1`."""
+    sent = json.dumps([role, content, metadata], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(sent.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def session_rename(*, session: Session, title: str) -> None:

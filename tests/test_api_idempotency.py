@@ -55,6 +55,23 @@ def test_a_key_sent_with_other_metadata_is_422(auth_client, session):
     assert append(auth_client, body={**APPEND, "metadata": {"telegram_message_id": 4412}}).status_code == 422
 
 
+def test_a_key_sent_with_another_role_is_422(auth_client, session):
+    append(auth_client)
+    assert append(auth_client, body={**APPEND, "role": "assistant"}).status_code == 422
+
+
+def test_a_key_sent_with_true_where_the_first_append_sent_1_is_422(auth_client, session):
+    append(auth_client, body={**APPEND, "metadata": {"flag": 1}})
+    assert append(auth_client, body={**APPEND, "metadata": {"flag": True}}).status_code == 422
+
+
+def test_an_append_with_a_float_the_database_keeps_in_other_digits_is_replayed(auth_client, session):
+    # PostgreSQL's jsonb gives 1.2345678901234567e19 back as the integer 12345678901234567000.
+    body = {**APPEND, "metadata": {"score": 1.2345678901234567e19}}
+    append(auth_client, body=body)
+    assert append(auth_client, body=body).get("Idempotent-Replayed") == "true"
+
+
 def test_the_same_key_in_another_session_stores_another_message(auth_client, user, session):
     SessionFactory(owner=user, key="s2")
     append(auth_client, key="s1")
