@@ -155,8 +155,8 @@ DATABASES = {
     )
 }
 # How long a statement waits for a lock another transaction holds before it fails, which
-# the API answers with 503 and Retry-After. Without a limit on PostgreSQL, a transaction
-# left open elsewhere would hold a server thread or a cron run for as long as it lasted.
+# the API answers with 503 and Retry-After: SQLite's busy timeout, and on PostgreSQL the
+# lock_timeout each connection gets unless one is set already (sessions_app/database.py).
 DATABASE_LOCK_WAIT_SECONDS = 20
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -173,11 +173,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": DATABASE_LOCK_WAIT_SECONDS,
         }
     )
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    _options = DATABASES["default"].setdefault("OPTIONS", {})
-    # A lock_timeout given in DATABASE_URL (?options=-c%20lock_timeout%3D5s) wins.
-    if "lock_timeout" not in _options.get("options", ""):
-        _options["options"] = f"{_options.get('options', '')} -c lock_timeout={DATABASE_LOCK_WAIT_SECONDS}s".strip()
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

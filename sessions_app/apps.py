@@ -9,7 +9,7 @@ class SessionsAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import search, signals  # noqa: F401  (connect their receivers)
+        from . import database, search, signals  # noqa: F401  (connect their receivers)
 
 
 class AdminConfig(django_admin_apps.AdminConfig):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import quote
 from unittest import mock
 
 import pytest
@@ -114,37 +115,41 @@ def test_database_conn_max_age_0_opens_a_connection_per_request():
     assert connection_reuse(DATABASE_CONN_MAX_AGE="0") == "0 True"
 
 
-def postgres_connection_options(url: str) -> str:
-    """The server options a PostgreSQL DATABASE_URL gets from the settings (nothing connects)."""
+postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's lock_timeout")
+
+
+def postgresql_setting(name: str, *, url_options: str = "", **env) -> str:
+    """The setting a new connection of the service has, on the suite's PostgreSQL server."""
+    url = os.environ["DATABASE_URL"] + (f"?options={quote(url_options)}" if url_options else "")
     result = manage(
         "shell",
         "-c",
-        "from django.db import connection as c; print(c.settings_dict['OPTIONS'].get('options'))",
-        env_overrides={**PRODUCTION_ENV, "DATABASE_URL": url},
+        f"from django.db import connection as c; cursor = c.cursor(); cursor.execute('SHOW {name}'); "
+        "print(cursor.fetchone()[0])",
+        env_overrides={"DJANGO_DEBUG": "1", "DATABASE_URL": url, **env},
     )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip().splitlines()[-1]
 
 
-def test_postgresql_waits_20_seconds_for_a_lock_as_sqlite_does_by_default():
-    assert postgres_connection_options("postgres://u:p@127.0.0.1:1/db") == "-c lock_timeout=20s"
+@postgresql_only
+def test_postgresql_connections_wait_20_seconds_for_a_lock_as_sqlite_does(db):
+    assert postgresql_setting("lock_timeout") == "20s"
 
 
-def test_a_lock_timeout_in_database_url_is_kept():
-    url = "postgres://u:p@127.0.0.1:1/db?options=-c%20lock_timeout%3D5s"
-    assert postgres_connection_options(url) == "-c lock_timeout=5s"
+@postgresql_only
+def test_a_lock_timeout_in_database_url_is_kept(db):
+    assert postgresql_setting("lock_timeout", url_options="-c lock_timeout=5s") == "5s"
 
 
-def test_other_server_options_in_database_url_keep_the_lock_timeout_beside_them():
-    url = "postgres://u:p@127.0.0.1:1/db?options=-c%20work_mem%3D64MB"
-    assert postgres_connection_options(url) == "-c work_mem=64MB -c lock_timeout=20s"
+@postgresql_only
+def test_a_lock_timeout_in_pgoptions_is_kept(db):
+    assert postgresql_setting("lock_timeout", PGOPTIONS="-c lock_timeout=7s") == "7s"
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's lock_timeout")
-def test_postgresql_sessions_run_with_the_lock_timeout(db):
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW lock_timeout")
-        assert cursor.fetchone()[0] == "20s"
+@postgresql_only
+def test_other_settings_in_pgoptions_are_kept_beside_the_lock_timeout(db):
+    assert postgresql_setting("statement_timeout", PGOPTIONS="-c statement_timeout=7s") == "7s"
 
 
 def cookie_security(**env) -> str:
