@@ -11,6 +11,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework_simplejwt import exceptions as jwt_exceptions
 
+from .authentication import sent_a_bearer_token
 from .search import SearchTimedOut
 from .selectors import SessionNotFound
 from .services import IdempotencyKeyReused, OwnerGone, SessionAlreadyExists
@@ -79,9 +80,13 @@ def exception_handler(exc, context):
         # What SimpleJWT answers for a token whose user no longer exists.
         exc = jwt_exceptions.AuthenticationFailed("User not found", code="user_not_found")
         exc.auth_header = context["view"].get_authenticate_header(context["request"])
-    if isinstance(exc, exceptions.AuthenticationFailed) and getattr(exc, "auth_header", None):
-        # RFC 6750, 3.1: a token was sent and refused, so the client knows to refresh
-        # or log in again; a request that sent none keeps the bare challenge.
+    if (
+        isinstance(exc, exceptions.AuthenticationFailed)
+        and getattr(exc, "auth_header", None)
+        and sent_a_bearer_token(context["request"])
+    ):
+        # RFC 6750, 3.1: a token was sent and refused, so the client knows to refresh or log
+        # in again; a request that sent none (a login with a wrong password) keeps the bare one.
         exc.auth_header += ', error="invalid_token"'
     return drf_exception_handler(exc, context)
 

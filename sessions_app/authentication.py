@@ -2,6 +2,7 @@
 from django.core.exceptions import ValidationError
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import AUTH_HEADER_TYPE_BYTES, JWTAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
@@ -25,6 +26,16 @@ class BearerTokenAuthentication(JWTAuthentication):
         except ValidationError:
             raise InvalidToken("Token contained no recognizable user identification") from None
         return super().get_user(validated_token)
+
+
+def sent_a_bearer_token(request) -> bool:
+    """Whether the request's Authorization header holds a bearer token, good or bad."""
+    authentication = BearerTokenAuthentication()
+    header = authentication.get_header(request)
+    try:
+        return header is not None and authentication.get_raw_token(header) is not None
+    except AuthenticationFailed:
+        return False  # "Bearer" with nothing after it, or more than one token
 
 
 class BearerTokenScheme(SimpleJWTScheme):

@@ -199,6 +199,11 @@ def test_a_request_without_a_token_gets_the_bare_challenge(api_client):
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
 
 
+def test_a_login_with_a_wrong_password_gets_the_bare_challenge(api_client, user):
+    response = api_client.post("/api/auth/token", {"username": "alice", "password": "wrong"}, format="json")
+    assert (response.status_code, response["WWW-Authenticate"]) == (401, 'Bearer realm="api"')
+
+
 def test_inactive_users_token_is_refused(auth_client, user):
     user.is_active = False
     user.save()

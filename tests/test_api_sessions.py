@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
 from django.utils import timezone
+from rest_framework_simplejwt.tokens import AccessToken
 
 from sessions_app.models import Message, Session
 
@@ -215,7 +216,8 @@ def test_create_answers_with_or_without_slash_and_under_v1(auth_client, path):
 
 
 def test_creating_a_session_for_an_account_deleted_meanwhile_is_401_as_for_its_token(api_client, user):
-    # Authenticated while the account still existed; deleted before the session is written.
+    # Authenticated by its token while the account still existed; deleted before the session is written.
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
     api_client.force_authenticate(user)
     get_user_model().objects.filter(pk=user.pk).delete()
     response = api_client.post("/api/sessions", {"id": "late"}, format="json")
