@@ -508,7 +508,7 @@ class ReaderGoneAt(StringIO):
 
 def test_output_closed_during_the_listing_deletes_nothing_and_says_so(user):
     SessionFactory(owner=user, key="s1")
-    with pytest.raises(CommandError, match="before the delete; nothing was deleted"):
+    with pytest.raises(CommandError, match="broken pipe.*nothing was deleted"):
         call_command("delete_session", "s1", "--noinput", stdout=ReaderGoneAt("About to delete"))
     assert Session.objects.filter(key="s1").exists()
 
@@ -521,35 +521,83 @@ def test_output_closed_after_the_delete_reports_it_on_stderr_and_succeeds(user):
     assert "after the delete, which went through: 1 session(s)" in stderr.getvalue()
 
 
-def test_a_closed_pipe_before_the_delete_exits_1_with_one_line_and_deletes_nothing(tmp_path):
-    # `delete_session ... | head` where head has already gone: a real pipe, in a real process.
+@pytest.fixture
+def database_with_a_session(tmp_path) -> dict:
+    """The environment of a migrated SQLite database in tmp_path holding session s1, for real processes."""
     env = migrated_database(tmp_path)
     make_session = (
         "from django.contrib.auth.models import User; from sessions_app import services; "
         "services.session_create(owner=User.objects.create(username='ann'), key='s1')"
     )
     assert manage("shell", "-c", make_session, env_overrides=env).returncode == 0
+    return env
+
+
+def sessions_left(env: dict) -> int:
+    result = manage("shell", "-c", "from sessions_app.models import Session; print(Session.objects.count())", env_overrides=env)
+    return int(result.stdout.strip().splitlines()[-1])
+
+
+def delete_session_into_a_pipe(env: dict, *args: str, stderr_too: bool = False):
+    """`manage.py delete_session ARGS | reader` (with `2>&1` if stderr_too): the process and the reader's end."""
     read_end, write_end = os.pipe()
-    os.close(read_end)
-    try:
-        run = subprocess.run(
-            [sys.executable, "manage.py", "delete_session", "s1", "--noinput"],
-            cwd=PROJECT,
-            # Buffered, as a shell or cron runs Python: the listing waits in the buffer.
-            env={
-                **{k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"},
-                **env,
-                "DJANGO_SETTINGS_MODULE": "pocketpaw.settings",
-            },
-            stdout=write_end,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-    finally:
-        os.close(write_end)
-    assert (run.returncode, run.stderr.strip()) == (
-        1,
-        "CommandError: Standard output was closed (broken pipe) before the delete; nothing was deleted.",
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "delete_session", *args],
+        cwd=PROJECT,
+        # Buffered, as a shell or cron runs Python: output waits in the buffer.
+        env={
+            **{k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"},
+            **env,
+            "DJANGO_SETTINGS_MODULE": "pocketpaw.settings",
+        },
+        stdin=subprocess.PIPE,
+        stdout=write_end,
+        stderr=write_end if stderr_too else subprocess.PIPE,
+        text=True,
     )
-    count = manage("shell", "-c", "from sessions_app.models import Session; print(Session.objects.count())", env_overrides=env)
-    assert count.stdout.strip().splitlines()[-1] == "1"
+    os.close(write_end)
+    return process, read_end
+
+
+def read_until(read_end: int, text: bytes) -> None:
+    received = b""
+    while text not in received:
+        chunk = os.read(read_end, 4096)
+        assert chunk, f"the output ended before {text!r}: {received!r}"
+        received += chunk
+
+
+def test_a_reader_gone_before_the_delete_stops_it_with_one_line(database_with_a_session):
+    # `delete_session ... | head` where head has already quit.
+    process, read_end = delete_session_into_a_pipe(database_with_a_session, "s1", "--noinput")
+    os.close(read_end)
+    _, stderr = process.communicate(timeout=60)
+    assert (process.returncode, stderr.strip()) == (
+        1,
+        "CommandError: Standard output was closed (broken pipe); nothing was deleted.",
+    )
+    assert sessions_left(database_with_a_session) == 1
+
+
+@pytest.mark.parametrize("stderr_too", [False, True], ids=["stdout piped", "stdout and stderr piped"])
+def test_a_reader_gone_after_the_question_leaves_a_confirmed_delete_done_and_exits_0(database_with_a_session, stderr_too):
+    process, read_end = delete_session_into_a_pipe(database_with_a_session, "s1", stderr_too=stderr_too)
+    read_until(read_end, b"Type 'yes'")
+    os.close(read_end)
+    _, stderr = process.communicate("yes\n", timeout=60)
+    assert process.returncode == 0, stderr
+    assert sessions_left(database_with_a_session) == 0
+    if not stderr_too:
+        assert "after the delete, which went through: 1 session(s)" in stderr
+
+
+def test_a_reader_gone_after_the_question_answered_no_exits_1_and_deletes_nothing(database_with_a_session):
+    process, read_end = delete_session_into_a_pipe(database_with_a_session, "s1")
+    read_until(read_end, b"Type 'yes'")
+    os.close(read_end)
+    _, stderr = process.communicate("no\n", timeout=60)
+    assert (process.returncode, stderr.strip().splitlines()[-1]) == (
+        1,
+        "CommandError: Standard output was closed (broken pipe); nothing was deleted.",
+    )
+    assert sessions_left(database_with_a_session) == 1

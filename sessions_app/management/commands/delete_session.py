@@ -167,6 +167,9 @@ class Command(BaseCommand):
         self._deleted = None
         try:
             self._select_and_delete(**options)
+            # Written out here, whichever way the run ended, so that a reader gone by now is
+            # met by this handler rather than by Python at exit (a traceback and status 120).
+            self.stdout.flush()
         except DatabaseError as error:
             # Before the delete (reading the selection) or instead of it (unreachable, not
             # migrated): a message rather than a traceback. The delete's own is below.
@@ -175,13 +178,16 @@ class Command(BaseCommand):
             # The output's reader went away (`| head`): say on stderr whether the delete ran.
             _discard_further_output(options.get("stdout") or sys.stdout)
             if self._deleted is None:
-                raise CommandError(
-                    "Standard output was closed (broken pipe) before the delete; nothing was deleted."
-                ) from None
-            self.stderr.write(
-                f"Standard output was closed (broken pipe) after the delete, which went through: "
-                f"{self._deleted.sessions} session(s) and {self._deleted.messages} message(s) deleted."
-            )
+                raise CommandError("Standard output was closed (broken pipe); nothing was deleted.") from None
+            try:
+                self.stderr.write(
+                    f"Standard output was closed (broken pipe) after the delete, which went through: "
+                    f"{self._deleted.sessions} session(s) and {self._deleted.messages} message(s) deleted."
+                )
+                self.stderr.flush()
+            except BrokenPipeError:
+                # Standard error is the same closed pipe (2>&1): the exit status alone tells.
+                _discard_further_output(options.get("stderr") or sys.stderr)
 
     def _select_and_delete(
         self, *, session_ids, ids_from, user, older_than, retention, interactive, dry_run, verbosity, **options
@@ -274,7 +280,6 @@ class Command(BaseCommand):
                 f"{vanished} of the {totals['sessions']} session(s) selected no longer matched when "
                 "the delete ran (deleted meanwhile or, for an age selection, active again), and were left alone."
             )
-        self.stdout.flush()
 
     def _idle_cutoff(self, days: int, source: str):
         if days < 1:
