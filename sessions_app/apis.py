@@ -21,6 +21,7 @@ from .negotiation import IgnoreAcceptHeader
 from .selectors import SessionNotFound
 from .serializers import (
     IDEMPOTENCY_KEY_HEADER,
+    IDEMPOTENCY_KEY_PATTERN,
     BulkDeleteInputSerializer,
     BulkDeleteResultSerializer,
     DeletionRecordListSerializer,
@@ -63,12 +64,22 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     IDEMPOTENCY_KEY_HEADER,
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
+    pattern=IDEMPOTENCY_KEY_PATTERN,
     description="Any 1-255 visible ASCII characters the client picks for this message (a UUID, the "
     "chat platform's message id). Sent again with the same message, after a timeout or a dropped "
     "connection, it stores nothing new and answers with the message the first request stored.",
 )
 # Says that an append's answer is the message an earlier request with the same key stored.
 REPLAYED_HEADER = "Idempotent-Replayed"
+REPLAYED = OpenApiParameter(
+    REPLAYED_HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    enum=["true"],
+    response=[201],
+    description="`true` when the message was stored by an earlier request with the same Idempotency-Key; "
+    "absent otherwise.",
+)
 STATUS_OK = OpenApiResponse(
     StatusSerializer, examples=[OpenApiExample("Done", value={"status": "ok"})]
 )
@@ -175,7 +186,7 @@ class SessionViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Append a message",
-        parameters=[SESSION_ID, IDEMPOTENCY_KEY],
+        parameters=[SESSION_ID, IDEMPOTENCY_KEY, REPLAYED],
         request=MessageCreateInputSerializer,
         responses={
             201: OpenApiResponse(

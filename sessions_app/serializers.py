@@ -68,6 +68,7 @@ class MessageCreateInputSerializer(serializers.Serializer):
 
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 
 
 class IdempotencyKeySerializer(serializers.Serializer):
@@ -76,8 +77,7 @@ class IdempotencyKeySerializer(serializers.Serializer):
     def get_fields(self):
         return {
             IDEMPOTENCY_KEY_HEADER: serializers.RegexField(
-                r"^[\x21-\x7e]{1,255}$",
-                max_length=255,
+                IDEMPOTENCY_KEY_PATTERN,
                 trim_whitespace=False,
                 error_messages={"invalid": "Idempotency keys are 1-255 visible ASCII characters, no spaces."},
             )

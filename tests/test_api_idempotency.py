@@ -8,8 +8,9 @@ from .factories import SessionFactory
 APPEND = {"role": "user", "content": "Book the 9:40 train", "metadata": {"telegram_message_id": 4411}}
 
 
-def append(client, key="s1", body=APPEND, idempotency_key="tg-4411"):
-    headers = {} if idempotency_key is None else {"HTTP_IDEMPOTENCY_KEY": idempotency_key}
+def append(client, key="s1", body=APPEND, idempotency_key="tg-4411", **headers):
+    if idempotency_key is not None:
+        headers["HTTP_IDEMPOTENCY_KEY"] = idempotency_key
     return client.post(f"/api/sessions/{key}/messages", body, format="json", **headers)
 
 
@@ -116,6 +117,18 @@ def test_the_schema_describes_the_idempotency_key_and_the_422(auth_client):
         p for p in operation["parameters"] if p["name"] == "Idempotency-Key"
     ).items()
     assert "422" in operation["responses"]
+
+
+def test_the_schema_describes_the_replayed_header_of_the_201(auth_client):
+    schema = auth_client.get("/api/schema", {"format": "json"}).json()
+    operation = schema["paths"]["/api/sessions/{session_id}/messages"]["post"]
+    assert "Idempotent-Replayed" in operation["responses"]["201"]["headers"]
+
+
+def test_a_browser_client_may_read_whether_an_append_was_replayed(auth_client, session, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://dashboard.example.com"]
+    response = append(auth_client, HTTP_ORIGIN="https://dashboard.example.com")
+    assert "Idempotent-Replayed" in response["access-control-expose-headers"]
 
 
 def test_a_browser_client_may_send_an_idempotency_key(api_client, db, settings):
