@@ -385,9 +385,10 @@ def test_the_api_root_without_a_slash_is_a_json_404(api_client, db):
 
 
 @override_settings(DEBUG=True)
-def test_unknown_api_path_is_a_json_404_with_debug_on_too(auth_client):
+@pytest.mark.parametrize("path", ["/api/sessions/s1/unknown", "/api/nope%0Ax"], ids=["unknown", "with a newline"])
+def test_unknown_api_path_is_a_json_404_with_debug_on_too(auth_client, path):
     # make run serves with DEBUG on, where Django's own 404 is its HTML debug page.
-    response = auth_client.get("/api/sessions/s1/unknown")
+    response = auth_client.get(path)
     assert (response.status_code, response.json()) == (404, {"detail": "Not found."})
 
 
