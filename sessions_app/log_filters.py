@@ -1,20 +1,22 @@
 """Filters for the service's logs."""
 import logging
+import re
+
+QUERY_STRING = re.compile(r"\?\S*")
 
 
 class WithoutQueryString(logging.Filter):
-    """Cuts the query string from the request lines Django's development server logs (make run).
+    """Cuts query strings from the request lines Django's development server logs (make run).
 
     A search's terms are a user's own words, and a line like
     "GET /api/sessions/search?q=... HTTP/1.1" would keep them after the session they
-    found is deleted. The service's own request log never writes query strings.
+    found is deleted. Any "?..." up to a space goes, so that a malformed request line
+    (four words, or HTTP/0.9's two) loses it too. The service's own request log never
+    writes query strings.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple) and record.args and isinstance(record.args[0], str):
             request_line, *rest = record.args
-            parts = request_line.split(" ")
-            if len(parts) == 3 and "?" in parts[1]:
-                parts[1] = parts[1].split("?", 1)[0] + "?…"
-                record.args = (" ".join(parts), *rest)
+            record.args = (QUERY_STRING.sub("?…", request_line), *rest)
         return True

@@ -210,18 +210,25 @@ class RecordsKept(logging.Handler):
         self.lines.append(record.getMessage())
 
 
-def test_the_development_servers_request_lines_keep_no_search_terms():
+@pytest.mark.parametrize(
+    "request_line, logged",
+    [
+        ("GET /api/sessions/search?q=my+secret+plans HTTP/1.1", "GET /api/sessions/search?… HTTP/1.1"),
+        ("GET /api/sessions/search?q=my+secret HTTP/1.1 x", "GET /api/sessions/search?… HTTP/1.1 x"),
+        ("GET /api/sessions/search?q=my+secret", "GET /api/sessions/search?…"),
+    ],
+    ids=["well-formed", "four words", "HTTP/0.9"],
+)
+def test_the_development_servers_request_lines_keep_no_search_terms(request_line, logged):
     # What runserver (make run) logs for each request, through Django's own method.
     kept = RecordsKept()
     logging.getLogger("django.server").addHandler(kept)
     server = SimpleNamespace(request=None, log_date_time_string=lambda: "02/Dec/2026 16:00:00")
     try:
-        WSGIRequestHandler.log_message(
-            server, '"%s" %s %s', "GET /api/sessions/search?q=my+secret+plans HTTP/1.1", "200", "213"
-        )
+        WSGIRequestHandler.log_message(server, '"%s" %s %s', request_line, "200", "213")
     finally:
         logging.getLogger("django.server").removeHandler(kept)
-    assert kept.lines == ['"GET /api/sessions/search?… HTTP/1.1" 200 213']
+    assert kept.lines == [f'"{logged}" 200 213']
 
 
 def test_each_request_is_logged_as_one_structured_line(auth_client, user, caplog):
