@@ -319,7 +319,6 @@ SPECTACULAR_SETTINGS = {
 # `manage.py delete_session --retention` (run it from cron). Unset: kept forever.
 SESSION_RETENTION_DAYS = env_int("SESSION_RETENTION_DAYS", 0) or None
 
-
 # One JSON line per request on the "pocketpaw.requests" logger: method, path,
 # status, duration and user id. Never a body, so no message text reaches a log.
 LOGGING = {

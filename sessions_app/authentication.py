@@ -1,8 +1,8 @@
 """The bearer-token check every API route runs: SimpleJWT's, with two gaps closed."""
 from django.core.exceptions import ValidationError
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
-from rest_framework_simplejwt.authentication import AUTH_HEADER_TYPE_BYTES, JWTAuthentication
 from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.authentication import AUTH_HEADER_TYPE_BYTES, JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
