@@ -287,7 +287,10 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_010
 
 # Browser clients such as PocketPaw's web dashboard on another origin; none by default.
 CORS_ALLOWED_ORIGINS = env_list("DJANGO_CORS_ALLOWED_ORIGINS", [])
-CORS_URLS_REGEX = r"^/api(/.*)?$"
+# The API's paths, relative to the site's root. CORS, the JSON error pages and the catch-all 404
+# all read this one pattern. [\s\S], not ".": a path may hold a newline (%0A).
+API_PATH_PATTERN = r"api(?:/[\s\S]*)?\Z"
+CORS_URLS_REGEX = rf"^/{API_PATH_PATTERN}"
 # Headers a browser client may read besides the basic ones: the export's file name, how long
 # to wait after a 429 or 503, and whether an append's answer is an earlier one's message.
 CORS_EXPOSE_HEADERS = ["Content-Disposition", "Retry-After", "Idempotent-Replayed"]

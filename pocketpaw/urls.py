@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
@@ -9,8 +10,7 @@ urlpatterns = [
     # The same routes under a versioned prefix, for clients that pin a version.
     path("api/v1/", include(("sessions_app.urls", "sessions_app"), namespace="v1")),
     # Last: whatever under /api no route above matched.
-    # [\s\S], not ".": a path may hold a newline (%0A).
-    re_path(r"^api(?:/[\s\S]*)?\Z", api_route_not_found),
+    re_path(rf"^{settings.API_PATH_PATTERN}", api_route_not_found),
 ]
 
 handler400 = "sessions_app.api_errors.bad_request"

@@ -1,7 +1,9 @@
 """How errors look to clients: always JSON to API clients, whatever raised them."""
 import logging
+import re
 import sqlite3
 
+from django.conf import settings
 from django.db import OperationalError
 from django.http import HttpResponse
 from django.views import defaults
@@ -92,7 +94,8 @@ def exception_handler(exc, context):
 
 
 def is_api_request(request) -> bool:
-    return request.path == "/api" or request.path.startswith("/api/")
+    # path_info, as URL resolution and CORS use: the path below any prefix the site is served at.
+    return re.match(rf"/{settings.API_PATH_PATTERN}", request.path_info) is not None
 
 
 class DatabaseBusyMiddleware:

@@ -403,9 +403,16 @@ def test_a_host_not_allowed_gets_a_json_400_on_the_api(api_client, db):
     assert (response.status_code, response.content) == (400, b'{"detail":"Bad request."}')
 
 
-def test_a_host_not_allowed_gets_djangos_400_page_outside_the_api(client, db):
-    response = client.get("/admin/login/", HTTP_HOST="evil.example")
+@pytest.mark.parametrize("path", ["/admin/login/", "/apiary"])
+def test_a_host_not_allowed_gets_djangos_400_page_outside_the_api(client, db, path):
+    response = client.get(path, HTTP_HOST="evil.example")
     assert (response.status_code, response["Content-Type"]) == (400, "text/html; charset=utf-8")
+
+
+def test_a_site_served_under_a_path_prefix_answers_json_errors_on_its_api(api_client, db):
+    # gunicorn behind a proxy that mounts the service at /pocketpaw sets SCRIPT_NAME.
+    response = api_client.get("/api/health", HTTP_HOST="evil.example", SCRIPT_NAME="/pocketpaw")
+    assert (response.status_code, response.content) == (400, b'{"detail":"Bad request."}')
 
 
 def test_unknown_api_path_is_json_404(auth_client):

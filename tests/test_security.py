@@ -533,9 +533,9 @@ def test_admin_bulk_fault_deleting_user_accounts_keeps_their_sessions(admin_clie
 # --- CORS --------------------------------------------------------------------------------------
 
 
-def preflight(client, origin):
+def preflight(client, origin, path="/api/sessions"):
     return client.options(
-        "/api/sessions",
+        path,
         HTTP_ORIGIN=origin,
         HTTP_ACCESS_CONTROL_REQUEST_METHOD="DELETE",
         HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization",
@@ -555,6 +555,12 @@ def test_a_configured_origin_is_allowed(api_client, db, settings):
 def test_an_unlisted_origin_is_not_allowed(api_client, db, settings):
     settings.CORS_ALLOWED_ORIGINS = ["https://dashboard.example.com"]
     assert "access-control-allow-origin" not in preflight(api_client, "https://evil.example.com")
+
+
+@pytest.mark.parametrize("path", ["/admin/login/", "/apiary"])
+def test_a_configured_origin_is_not_allowed_outside_the_api(api_client, db, settings, path):
+    settings.CORS_ALLOWED_ORIGINS = ["https://dashboard.example.com"]
+    assert "access-control-allow-origin" not in preflight(api_client, "https://dashboard.example.com", path)
 
 
 def test_cors_origins_come_from_the_environment():
