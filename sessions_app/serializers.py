@@ -30,6 +30,29 @@ class UTCDateTimeField(serializers.DateTimeField):
         return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+class StringOnlyMixin:
+    """Takes a JSON string and nothing else.
+
+    DRF's CharField stores 5 as "5" and 1.5 as "1.5": a client that sent a number by mistake
+    would never hear of it. The API's text fields are strings.
+    """
+
+    default_error_messages = {"not_a_string": "Not a valid string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
+class StringField(StringOnlyMixin, serializers.CharField):
+    pass
+
+
+class StringRegexField(StringOnlyMixin, serializers.RegexField):
+    pass
+
+
 class ModelSerializer(serializers.ModelSerializer):
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
@@ -38,11 +61,11 @@ class ModelSerializer(serializers.ModelSerializer):
 
 
 class SessionCreateInputSerializer(serializers.Serializer):
-    id = serializers.CharField(
+    id = StringField(
         required=False, max_length=255, trim_whitespace=False, validators=[validate_session_key]
     )
-    title = serializers.CharField(required=False, max_length=200)
-    channel = serializers.RegexField(
+    title = StringField(required=False, max_length=200)
+    channel = StringRegexField(
         r"^[A-Za-z0-9_\-.]{1,64}$",
         required=False,
         max_length=64,
@@ -61,7 +84,7 @@ class SessionSerializer(ModelSerializer):
 
 class MessageCreateInputSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Message.Role.choices)
-    content = serializers.CharField(
+    content = StringField(
         trim_whitespace=False, max_length=settings.SESSIONS_MESSAGE_MAX_LENGTH
     )
     metadata = serializers.DictField(required=False, validators=[validate_storable_json])
@@ -126,7 +149,7 @@ class SessionListQuerySerializer(serializers.Serializer):
 
 
 class SessionTitleInputSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
+    title = StringField(max_length=200)
 
 
 class StatusSerializer(serializers.Serializer):

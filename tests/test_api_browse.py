@@ -133,7 +133,11 @@ def test_rename_another_users_session_is_404_and_keeps_its_title(auth_client, ot
     assert Session.objects.get(key="theirs").title == "Theirs"
 
 
-@pytest.mark.parametrize("body", [{"title": ""}, {"title": "   "}, {"title": "t" * 201}, {}], ids=["empty", "blank", "too long", "missing"])
+@pytest.mark.parametrize(
+    "body",
+    [{"title": ""}, {"title": "   "}, {"title": "t" * 201}, {}, {"title": 5}, {"title": 1.5}],
+    ids=["empty", "blank", "too long", "missing", "integer", "decimal"],
+)
 def test_rename_refuses_a_bad_title_with_400(auth_client, user, body):
     SessionFactory(owner=user, key="s1", title="Before")
     response = auth_client.post("/api/sessions/s1/title", body, format="json")

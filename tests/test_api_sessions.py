@@ -146,6 +146,14 @@ def test_create_accepts_a_channel_of_letters_digits_underscores_dashes_and_dots(
     assert (response.status_code, response.json()["channel"]) == (201, "my_bot-2.0")
 
 
+@pytest.mark.parametrize("field", ["id", "title", "channel"])
+@pytest.mark.parametrize("value", [5, 1.5, True], ids=["integer", "decimal", "boolean"])
+def test_create_refuses_a_text_field_sent_as_a_number_or_boolean_with_400(auth_client, field, value):
+    response = auth_client.post("/api/sessions", {field: value}, format="json")
+    assert (response.status_code, response.json()) == (400, {field: ["Not a valid string."]})
+    assert not Session.objects.exists()
+
+
 def test_create_refuses_malformed_json_with_400(auth_client):
     response = auth_client.generic(
         "POST", "/api/sessions", '{"id": "x"', content_type="application/json"
@@ -298,8 +306,10 @@ def test_append_message_to_another_users_session_is_404(auth_client, other_user)
         {"content": "a"},
         {"role": "user", "content": "a", "metadata": ["not", "an", "object"]},
         {"role": "user", "content": {"nested": True}},
+        {"role": "user", "content": 5},
+        {"role": "user", "content": 1.5},
     ],
-    ids=["unknown role", "no content", "empty content", "no role", "list metadata", "object content"],
+    ids=["unknown role", "no content", "empty content", "no role", "list metadata", "object content", "integer content", "decimal content"],
 )
 def test_append_bad_message_is_400_and_writes_nothing(auth_client, user, body):
     session = SessionFactory(owner=user, key="s1")
