@@ -129,12 +129,20 @@ def test_retention_delete_is_recorded(user):
     assert (record.session_key, record.via) == ("old", "retention")
 
 
-def test_a_retention_record_names_no_actor(user):
-    # A policy deleted it, not a person; the shell's login is not an actor here.
+def test_a_retention_policy_record_names_no_actor(user, settings):
+    # The configured policy deleted it, not a person; the cron job's login is not an actor.
+    settings.SESSION_RETENTION_DAYS = 5
     SessionFactory(owner=user, key="old", updated_at=timezone.now() - timedelta(days=10))
     with mock.patch("getpass.getuser", return_value="operator"):
-        call_command("delete_session", "--older-than", "5", "--noinput", stdout=StringIO())
+        call_command("delete_session", "--retention", "--noinput", stdout=StringIO())
     assert only_record().actor_username == ""
+
+
+def test_an_older_than_record_names_the_login_that_chose_the_age(user):
+    SessionFactory(owner=user, key="old", updated_at=timezone.now() - timedelta(days=10))
+    with mock.patch("getpass.getuser", return_value="operator"):
+        call_command("delete_session", "--older-than", "5", "--user", user.username, "--noinput", stdout=StringIO())
+    assert (only_record().via, only_record().actor_username) == ("retention", "operator")
 
 
 def test_a_failed_delete_leaves_no_record(auth_client):

@@ -259,9 +259,9 @@ class Command(BaseCommand):
         # The same selection again, inside the delete's transaction: a session that
         # saw new activity since the listing is no longer idle and is spared.
         try:
-            # A policy deletes by age, not on anyone's request: no actor, as for the API's
-            # records of it; ids are named by whoever runs the command.
-            actor = "" if via == DeletionRecord.Via.RETENTION else _operator_name()
+            # --retention applies the configured policy, on no one's request: no actor. Ids
+            # and --older-than's DAYS are chosen by whoever runs the command.
+            actor = "" if retention else _operator_name()
             result = self._deleted = services.sessions_delete(sessions=selected, via=via, actor=actor)
         except DatabaseError as error:
             raise CommandError(
