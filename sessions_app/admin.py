@@ -40,14 +40,17 @@ def _cut(text: str, length: int) -> str:
     return text[:length] + "…" if len(text) > length else text
 
 
-def deletion_summary(model_admin, request, objs, *, sessions: int, messages: int, also: dict | None = None):
+def deletion_summary(
+    model_admin, request, objs, *, sessions: int, messages: int, also: dict | None = None, describe=str
+):
     """What the admin's delete confirmation shows: counts, not one line per message.
 
     Django's default lists every related row, and with 20,000 messages the page
     takes seconds and megabytes to build. Sessions and messages are deleted by
     the deletion service, which needs no per-message permission; deleting
     sessions needs the permission to, whichever page they go from. `also`: other
-    rows that go with the objects, by verbose name, listed when there are any.
+    rows that go with the objects, by verbose name, listed when there are any;
+    `describe`: how each object is named.
     """
     model_count = {
         Session._meta.verbose_name_plural: sessions,
@@ -62,7 +65,7 @@ def deletion_summary(model_admin, request, objs, *, sessions: int, messages: int
         perms_needed.add(model_admin.model._meta.verbose_name)
     if sessions and not model_admin.admin_site.get_model_admin(Session).has_delete_permission(request):
         perms_needed.add(Session._meta.verbose_name)
-    names = [str(obj) for obj in objs[:DELETION_NAMES_SHOWN]]
+    names = [describe(obj) for obj in objs[:DELETION_NAMES_SHOWN]]
     if len(objs) > DELETION_NAMES_SHOWN:
         names.append(f"… and {len(objs) - DELETION_NAMES_SHOWN:,} more")
     return names, model_count, perms_needed, []
@@ -151,6 +154,7 @@ class SessionAdmin(BackToTheListAfterDeleteMixin, NoAddOrChangeMixin, admin.Mode
         )
 
     def get_deleted_objects(self, objs, request):
+        # A bulk selection comes from the list's queryset, which joins the owner already.
         sessions = list(objs)
         return deletion_summary(
             self,
@@ -158,6 +162,8 @@ class SessionAdmin(BackToTheListAfterDeleteMixin, NoAddOrChangeMixin, admin.Mode
             sessions,
             sessions=len(sessions),
             messages=sum(session.message_count for session in sessions),
+            # Ids are unique per user only: two users' "shared" would read the same.
+            describe=lambda session: f"{session}, owned by {session.owner.get_username()}",
         )
 
     def delete_model(self, request, obj):

@@ -26,7 +26,7 @@ from sessions_app.admin_site import DELETE_SELECTED_LIMIT, AdminSite, LookupChec
 from sessions_app.models import Message, Session
 
 from .conftest import statements_that_sort
-from .factories import MessageFactory, SessionFactory, session_with_messages
+from .factories import MessageFactory, SessionFactory, UserFactory, session_with_messages
 
 CHANGELIST = "/admin/sessions_app/session/"
 User = get_user_model()
@@ -351,6 +351,32 @@ def test_changelist_that_finds_the_database_busy_answers_503(admin_client):
     with mock.patch("django.core.paginator.Paginator.count", new_callable=mock.PropertyMock, side_effect=busy):
         response = admin_client.get(CHANGELIST)
     assert (response.status_code, response["Retry-After"]) == (503, "1")
+
+
+def test_a_delete_confirmation_names_each_sessions_owner(admin_client, user, other_user):
+    chosen = [SessionFactory(owner=owner, key="shared") for owner in (user, other_user)]
+    response = admin_client.post(
+        CHANGELIST, {"action": "delete_selected", "_selected_action": [s.pk for s in chosen]}
+    )
+    [names] = response.context["deletable_objects"]
+    assert sorted(names) == sorted(f"Session shared, owned by {owner.username}" for owner in (user, other_user))
+
+
+def test_a_delete_confirmation_of_one_session_names_its_owner(admin_client, user):
+    session = SessionFactory(owner=user, key="shared")
+    response = admin_client.get(delete_url(session))
+    assert response.context["deleted_objects"] == [f"Session shared, owned by {user.username}"]
+
+
+def test_a_bulk_delete_confirmation_takes_as_many_queries_for_many_sessions_as_for_one(admin_client, user):
+    def confirmation_queries(sessions):
+        with CaptureQueriesContext(connection) as queries:
+            admin_client.post(CHANGELIST, {"action": "delete_selected", "_selected_action": [s.pk for s in sessions]})
+        return len(queries)
+
+    one = [SessionFactory(owner=user, key="one")]
+    many = [SessionFactory(owner=UserFactory(), key=f"m{i}") for i in range(5)]
+    assert confirmation_queries(many) == confirmation_queries(one)
 
 
 def test_admin_bulk_delete_confirmation_shows_counts(admin_client, user):
