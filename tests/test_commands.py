@@ -1,5 +1,6 @@
 """python manage.py delete_session: confirm, dry run, all or nothing."""
 import os
+import signal
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -14,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from sessions_app import services
-from sessions_app.management.commands.delete_session import LISTED_SESSIONS_LIMIT
+from sessions_app.management.commands.delete_session import LISTED_SESSIONS_LIMIT, Command
 from sessions_app.models import Message, Session
 
 from .factories import SessionFactory, session_with_messages
@@ -601,3 +602,37 @@ def test_a_reader_gone_after_the_question_answered_no_exits_1_and_deletes_nothin
         "CommandError: Standard output was closed (broken pipe); nothing was deleted.",
     )
     assert sessions_left(database_with_a_session) == 1
+
+
+def read_to_the_end(read_end: int) -> bytes:
+    received = b""
+    while chunk := os.read(read_end, 4096):
+        received += chunk
+    os.close(read_end)
+    return received
+
+
+def test_ctrl_c_at_the_question_exits_130_with_one_line_and_deletes_nothing(database_with_a_session):
+    process, read_end = delete_session_into_a_pipe(database_with_a_session, "s1")
+    read_until(read_end, b"Type 'yes'")
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    read_to_the_end(read_end)
+    assert (process.returncode, stderr.strip()) == (
+        130,
+        "CommandError: Interrupted at the confirmation prompt; nothing was deleted.",
+    )
+    assert sessions_left(database_with_a_session) == 1
+
+
+def test_no_answer_to_the_question_is_reported_on_a_line_of_its_own_in_merged_output(database_with_a_session):
+    # Cron with `2>&1` and no terminal: the error ran on from the question.
+    process, read_end = delete_session_into_a_pipe(database_with_a_session, "s1", stderr_too=True)
+    process.communicate("", timeout=60)
+    last_line = read_to_the_end(read_end).decode().splitlines()[-1]
+    assert last_line.startswith("CommandError: No answer to the confirmation prompt")
+
+
+def test_help_says_what_each_exit_status_means():
+    help_text = " ".join(Command().create_parser("manage.py", "delete_session").format_help().split())
+    assert "Exit status: 0 when the run did what was asked" in help_text

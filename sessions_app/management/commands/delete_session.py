@@ -106,8 +106,24 @@ class Command(BaseCommand):
         "or those idle for longer than --older-than DAYS (--retention: SESSION_RETENTION_DAYS)."
     )
 
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        parser.epilog = (
+            "Ids and an age (--older-than, --retention) cannot be combined. Unless --noinput, it lists "
+            "the sessions and asks; only the answer 'yes' deletes. Exit status: 0 when the run did "
+            "what was asked (deleted, nothing to do, a dry run, or cancelled by an answer); 1 on an "
+            "error, and nothing was deleted; 2 on wrong arguments; 130 when interrupted at the question."
+        )
+        return parser
+
     def add_arguments(self, parser):
-        parser.add_argument("session_ids", nargs="*", metavar="SESSION_ID", type=_session_id_argument)
+        parser.add_argument(
+            "session_ids",
+            nargs="*",
+            metavar="SESSION_ID",
+            type=_session_id_argument,
+            help="The id of a session to delete; several may be named. An id that starts with '-' goes after '--'.",
+        )
         parser.add_argument(
             "--ids-from",
             metavar="FILE",
@@ -333,11 +349,25 @@ class Command(BaseCommand):
         try:
             answer = input("Type 'yes' to continue, or 'no' to cancel: ")
         except EOFError:
+            _end_the_prompts_line()
             raise CommandError(
                 "No answer to the confirmation prompt (standard input is closed); "
                 "pass --noinput to delete without asking. Nothing was deleted."
             ) from None
+        except KeyboardInterrupt:
+            _end_the_prompts_line()
+            # 130, as a shell reports a command stopped by Ctrl-C.
+            raise CommandError("Interrupted at the confirmation prompt; nothing was deleted.", returncode=130) from None
         return answer == "yes"
+
+
+def _end_the_prompts_line() -> None:
+    # input() left the prompt without a newline on standard output: an error after it, in the
+    # same terminal or cron mail (2>&1), would run on from the question.
+    try:
+        print(flush=True)
+    except (OSError, ValueError):
+        pass  # output closed: there is no line to end
 
 
 def _discard_further_output(stream) -> None:
