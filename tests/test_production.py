@@ -49,6 +49,20 @@ def test_debug_off_without_a_secret_key_refuses_to_start():
     assert "DJANGO_SECRET_KEY is not set" in result.stderr
 
 
+def test_a_setting_wrong_in_the_environment_is_one_line_on_stderr_and_exit_1():
+    # What a cron job mails: not a traceback.
+    result = manage("delete_session", "--retention", "--noinput", env_overrides={"DJANGO_DEBUG": "1", "SESSION_RETENTION_DAYS": "abc"})
+    assert (result.returncode, result.stderr) == (
+        1,
+        "Configuration error: SESSION_RETENTION_DAYS must be an integer, got 'abc'.\n",
+    )
+
+
+def test_traceback_still_shows_where_a_setting_was_refused():
+    result = manage("check", "--traceback", env_overrides={"DJANGO_DEBUG": "1", "SESSION_RETENTION_DAYS": "abc"})
+    assert "Traceback" in result.stderr
+
+
 def test_debug_off_without_allowed_hosts_refuses_to_start():
     result = manage("check", env_overrides={"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "x" * 60})
     assert result.returncode != 0
