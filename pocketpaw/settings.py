@@ -218,6 +218,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["sessions_app.parsers.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "sessions_app.negotiation.AcceptWithQualities",
     "DEFAULT_THROTTLE_CLASSES": ["sessions_app.throttles.UserThrottle"],
     # Behind N proxies, the client address is the Nth from the right in
     # X-Forwarded-For; with 0 the header is ignored, so clients cannot forge it.
@@ -228,7 +229,7 @@ REST_FRAMEWORK = {
     # Every route but the schema renders JSON alone, so DRF's `?format=` renderer override
     # could only turn a request into a 404 (a DELETE with ?format=xml said "Not found." and
     # kept the session). The export reads `format` as its file format; the schema view
-    # reads it itself (sessions_app.schema.SchemaFormatNegotiation).
+    # reads it itself (sessions_app.negotiation.SchemaFormatNegotiation).
     "URL_FORMAT_OVERRIDE": None,
 }
 

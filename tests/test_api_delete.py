@@ -114,11 +114,22 @@ def test_other_methods_on_a_reserved_route_stay_405(auth_client):
     assert auth_client.put("/api/sessions/bulk-delete", {}, format="json").status_code == 405
 
 
-def test_a_delete_whose_accept_admits_no_json_is_406_and_deletes_nothing(auth_client, user):
+@pytest.mark.parametrize(
+    "accept",
+    ["text/html", "application/json;q=0", "text/html, application/json;q=0", "*/*;q=0", "application/json;q=0.0, */*"],
+)
+def test_a_delete_whose_accept_admits_no_json_is_406_and_deletes_nothing(auth_client, user, accept):
     SessionFactory(owner=user, key="s1")
-    response = auth_client.delete("/api/sessions/s1", HTTP_ACCEPT="text/html")
+    response = auth_client.delete("/api/sessions/s1", HTTP_ACCEPT=accept)
     assert response.status_code == 406
     assert Session.objects.filter(key="s1").exists()
+
+
+@pytest.mark.parametrize("accept", ["text/html;q=0, */*", "application/json;q=0.5, */*;q=0", "application/json;q=x"])
+def test_a_delete_whose_accept_admits_json_among_refusals_goes_through(auth_client, user, accept):
+    SessionFactory(owner=user, key="s1")
+    response = auth_client.delete("/api/sessions/s1", HTTP_ACCEPT=accept)
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
 
 
 @pytest.mark.django_db(transaction=True)
