@@ -3,6 +3,7 @@ import re
 
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -12,6 +13,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, permissions, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework_simplejwt import views as jwt_views
 
@@ -386,7 +388,7 @@ class TokenRefreshView(jwt_views.TokenRefreshView):
 
 @extend_schema(
     summary="Verify a token",
-    description="`{}` if the token is one the API accepts now; 401 if it is invalid, expired or revoked, "
+    description="`{}` if the token, access or refresh, is valid now; 401 if it is invalid, expired or revoked, "
     "its user is deleted or deactivated, or the password changed since it was issued.",
     responses={200: EMPTY_OBJECT},
 )
@@ -402,3 +404,21 @@ class TokenVerifyView(jwt_views.TokenVerifyView):
 )
 class LogoutView(jwt_views.TokenBlacklistView):
     throttle_classes = [LoginAddressThrottle]
+
+
+class JSONErrorsMixin:
+    """Errors in JSON, as on every other route, from a view whose answer is YAML or HTML:
+    DRF would render a 405 or 406 in the format negotiated for the answer."""
+
+    def handle_exception(self, exc):
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
+
+
+class SchemaView(JSONErrorsMixin, SpectacularAPIView):
+    pass
+
+
+class SchemaDocsView(JSONErrorsMixin, SpectacularSwaggerView):
+    pass

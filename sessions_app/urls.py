@@ -1,6 +1,5 @@
 from django.conf import settings
 from django.urls import re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from .apis import (
@@ -8,6 +7,8 @@ from .apis import (
     HealthView,
     LogoutView,
     MemorySessionView,
+    SchemaDocsView,
+    SchemaView,
     SessionViewSet,
     TokenObtainView,
     TokenRefreshView,
@@ -32,12 +33,12 @@ urlpatterns = [
     # would put unchecked into a response header (a 500 for a newline or NUL in it).
     re_path(
         r"^schema/?$",
-        SpectacularAPIView.as_view(
+        SchemaView.as_view(
             api_version=settings.API_VERSION, content_negotiation_class=SchemaFormatNegotiation
         ),
         name="schema",
     ),
     # No OPTIONS description: DRF would render it through the page's HTML renderer, a 500.
-    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema", metadata_class=None), name="swagger-ui"),
+    re_path(r"^docs/?$", SchemaDocsView.as_view(url_name="schema", metadata_class=None), name="swagger-ui"),
     *router.urls,
 ]

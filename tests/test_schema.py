@@ -154,3 +154,20 @@ def test_the_schema_written_by_the_command_states_the_api_version_once(db):
 @pytest.mark.parametrize("path", ["/api/health", "/api/sessions/{session_id}/export"])
 def test_routes_that_answer_whatever_accept_says_list_no_406(schema, path):
     assert "406" not in schema["paths"][path]["get"]["responses"]
+
+
+@pytest.mark.parametrize(
+    "method, path, headers, status_code",
+    [
+        ("post", "/api/schema", {}, 405),
+        ("get", "/api/schema?format=xml", {}, 404),
+        ("get", "/api/schema", {"HTTP_ACCEPT": "text/plain"}, 406),
+        ("put", "/api/docs", {}, 405),
+        ("get", "/api/docs", {"HTTP_ACCEPT": "application/json"}, 406),
+    ],
+    ids=["schema method", "schema format", "schema accept", "docs method", "docs accept"],
+)
+def test_the_schema_and_docs_routes_answer_errors_in_json(api_client, db, method, path, headers, status_code):
+    response = getattr(api_client, method)(path, **headers)
+    assert (response.status_code, response["Content-Type"]) == (status_code, "application/json")
+    assert "detail" in response.json()
