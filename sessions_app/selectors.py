@@ -45,10 +45,26 @@ def _could_be_stored(key: str) -> bool:
 def session_page_for_user(
     *, user: AbstractBaseUser, limit: int, offset: int
 ) -> tuple[list[Session], int]:
-    """One page of the user's sessions, most recent activity first, and how many there are."""
-    sessions = session_list_for_user(user=user)
+    """One page of the user's sessions, most recent activity first, and how many there are.
+
+    Each row carries the user's total, so that the page and the total come from one
+    statement and agree while sessions come and go (read apart, a page of one session
+    could say there were none).
+    """
+    sessions = session_list_with_total_for_user(user=user)
     page = list(sessions.order_by("-updated_at", "-id")[offset : offset + limit])
+    if page and page[0].owner_total is not None:
+        return page, page[0].owner_total
+    if not page and offset == 0:
+        return page, 0  # no sessions when the page was read
+    # Past the last page, or an owner without a SessionTotal row: counted apart.
     return page, session_total_for_user(user=user)
+
+
+def session_list_with_total_for_user(*, user: AbstractBaseUser) -> QuerySet[Session]:
+    """The user's sessions, each with `owner_total`: their SessionTotal (None without a row)."""
+    total = SessionTotal.objects.filter(owner=user).values("sessions")[:1]
+    return session_list_for_user(user=user).annotate(owner_total=Subquery(total))
 
 
 def session_total_for_user(*, user: AbstractBaseUser) -> int:

@@ -87,6 +87,25 @@ def test_list_reads_the_total_instead_of_counting(auth_client, user):
     assert not [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
 
 
+def test_the_page_and_its_total_agree_when_a_session_comes_between_reads(auth_client, user):
+    SessionFactory(owner=user, key="s1")
+
+    def another_create_commits_after_the_page_is_read(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if "ORDER BY" in sql and "sessions_app_session" in sql:
+            SessionFactory(owner=user, key="s2")
+        return result
+
+    with connection.execute_wrapper(another_create_commits_after_the_page_is_read):
+        answer = auth_client.get("/api/sessions").json()
+    assert (len(answer["sessions"]), answer["total"]) == (1, 1)
+
+
+def test_an_empty_first_page_has_a_total_of_zero_even_if_the_total_drifted(auth_client, user):
+    SessionTotal.objects.create(owner=user, sessions=3)
+    assert listed_total(auth_client) == 0
+
+
 def test_an_owner_without_a_total_is_counted(auth_client, user):
     Session.objects.bulk_create(Session(owner=user, key=f"s{i}") for i in range(4))
     assert listed_total(auth_client) == 4
