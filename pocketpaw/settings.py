@@ -116,7 +116,8 @@ MIDDLEWARE = [
     # Before the CSRF check reads a form: see the class.
     "sessions_app.middleware.FormCharsetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    # Django's, letting health probes through whatever Host they name: see the class.
+    "sessions_app.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

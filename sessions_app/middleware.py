@@ -2,6 +2,8 @@ import logging
 import time
 
 from django.conf import settings
+from django.middleware import common
+from django.urls import Resolver404, resolve
 from django.utils.cache import add_never_cache_headers
 
 from .api_errors import error_response, is_api_request
@@ -47,6 +49,30 @@ class ApiNoStoreMiddleware:
         if is_api_request(request):
             add_never_cache_headers(response)
         return response
+
+
+class CommonMiddleware(common.CommonMiddleware):
+    """Django's, answering the health route's GET and HEAD whatever the Host header names.
+
+    A load balancer or Kubernetes probes each backend at its own address, which is not
+    among ALLOWED_HOSTS: Django's host check, made here, answered every probe 400 and
+    logged a DisallowedHost error for it. The health answer is built from nothing the
+    Host names (no URL, no redirect), so skipping the check there lets nothing through.
+    """
+
+    def process_request(self, request):
+        if _is_a_health_probe(request):
+            return None
+        return super().process_request(request)
+
+
+def _is_a_health_probe(request) -> bool:
+    if request.method not in ("GET", "HEAD") or not request.path_info.rstrip("/").endswith("/health"):
+        return False
+    try:
+        return resolve(request.path_info).url_name == "health"
+    except Resolver404:
+        return False
 
 
 class HeadWithoutBodyMiddleware:

@@ -408,8 +408,8 @@ def test_a_post_to_an_unknown_api_path_is_a_json_404_not_a_csrf_refusal(db):
     assert (response.status_code, response.json()) == (404, {"detail": "Not found."})
 
 
-def test_a_host_not_allowed_gets_a_json_400_on_the_api(api_client, db):
-    response = api_client.get("/api/health", HTTP_HOST="evil.example")
+def test_a_host_not_allowed_gets_a_json_400_on_the_api(auth_client, db):
+    response = auth_client.get("/api/sessions", HTTP_HOST="evil.example")
     assert (response.status_code, response.content) == (400, b'{"detail":"Bad request."}')
 
 
@@ -419,9 +419,9 @@ def test_a_host_not_allowed_gets_djangos_400_page_outside_the_api(client, db, pa
     assert (response.status_code, response["Content-Type"]) == (400, "text/html; charset=utf-8")
 
 
-def test_a_site_served_under_a_path_prefix_answers_json_errors_on_its_api(api_client, db):
+def test_a_site_served_under_a_path_prefix_answers_json_errors_on_its_api(auth_client, db):
     # gunicorn behind a proxy that mounts the service at /pocketpaw sets SCRIPT_NAME.
-    response = api_client.get("/api/health", HTTP_HOST="evil.example", SCRIPT_NAME="/pocketpaw")
+    response = auth_client.get("/api/sessions", HTTP_HOST="evil.example", SCRIPT_NAME="/pocketpaw")
     assert (response.status_code, response.content) == (400, b'{"detail":"Bad request."}')
 
 

@@ -197,6 +197,26 @@ def test_health_answers_over_plain_http_when_https_is_enforced(api_client, db, s
     assert api_client.get(path).status_code == 200
 
 
+@pytest.mark.parametrize("path", ["/api/health", "/api/v1/health/"])
+@pytest.mark.parametrize("method", ["get", "head"])
+def test_health_answers_a_probe_addressed_to_the_backends_own_address(api_client, db, settings, path, method):
+    # A load balancer or Kubernetes probes the backend at its address, not a listed host name.
+    settings.ALLOWED_HOSTS = ["sessions.example.com"]
+    response = getattr(api_client, method)(path, HTTP_HOST="10.0.0.5:8000")
+    assert response.status_code == 200
+
+
+def test_health_over_an_unlisted_host_is_not_logged_as_a_disallowed_host(api_client, db, settings, caplog):
+    settings.ALLOWED_HOSTS = ["sessions.example.com"]
+    api_client.get("/api/health", HTTP_HOST="10.0.0.5:8000")
+    assert not [r for r in caplog.records if r.name == "django.security.DisallowedHost"]
+
+
+def test_other_routes_still_refuse_an_unlisted_host(auth_client, settings):
+    settings.ALLOWED_HOSTS = ["sessions.example.com"]
+    assert auth_client.get("/api/sessions", HTTP_HOST="10.0.0.5:8000").status_code == 400
+
+
 def test_other_routes_are_redirected_to_https_when_it_is_enforced(api_client, db, settings):
     settings.SECURE_SSL_REDIRECT = True
     response = api_client.get("/api/sessions")
