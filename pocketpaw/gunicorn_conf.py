@@ -22,6 +22,10 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # The workers share the code loaded once in the master.
 preload_app = True
+# No control socket (gunicornc): by default it is one path in $HOME for every gunicorn the
+# account runs, so a second server took the first's over, and stopping either removed it.
+# The service is managed with signals (HUP, TERM), as a process manager sends them.
+control_socket_disable = True
 # Room for the longest request line a valid request has: a search for 500 characters of four
 # UTF-8 bytes each, percent-encoded, is about 6,050 bytes, which gunicorn's default (4094)
 # refused with an HTML 414. 8190 is the most gunicorn allows.

@@ -30,7 +30,8 @@ def server(tmp_path_factory):
     directory = tmp_path_factory.mktemp("server")
     port = free_port()
     env = {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if name != "XDG_RUNTIME_DIR"},
+        "HOME": str(directory / "home"),
         "DATABASE_URL": f"sqlite:///{directory / 'db.sqlite3'}",
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "a-test-key-" + "x" * 50,
@@ -133,3 +134,14 @@ def test_the_longest_valid_search_reaches_the_service(connection):
     response = exchange(connection, "GET", f"/api/v1/sessions/search?q={query}&limit=200")
     # Answered by the service (no token here), not refused by gunicorn for the line's length.
     assert (response.status, response.getheader("Content-Type")) == (401, "application/json")
+
+
+def test_the_server_leaves_no_control_socket_in_its_accounts_home(server):
+    _, log = server
+    assert not (log.parent / "home" / ".gunicorn").exists()
+
+
+def test_health_answers_a_probe_addressed_to_the_servers_own_address(connection):
+    connection.request("GET", "/api/health", headers={"Host": "10.0.0.5:8000"})
+    response = connection.getresponse()
+    assert (response.status, response.read()) == (200, b'{"status":"ok","database":"ok"}')
