@@ -4,6 +4,7 @@ import re
 import sqlite3
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.db import OperationalError
 from django.http import HttpResponse
 from django.views import defaults
@@ -78,6 +79,11 @@ def exception_handler(exc, context):
         exc = IdempotencyKeyConflict()
     elif isinstance(exc, SearchTimedOut):
         exc = SearchTooLong()
+    elif isinstance(exc, SuspiciousOperation):
+        # Too many query parameters, say. Answered as handler400 answers it, with DEBUG on too:
+        # there Django's debug page tripped over the same parameters again, a 500 after seconds.
+        logging.getLogger(f"django.security.{type(exc).__name__}").error(str(exc))
+        exc = exceptions.ParseError("Bad request.")
     elif isinstance(exc, OwnerGone):
         # What SimpleJWT answers for a token whose user no longer exists.
         exc = jwt_exceptions.AuthenticationFailed("User not found", code="user_not_found")

@@ -408,6 +408,13 @@ def test_a_post_to_an_unknown_api_path_is_a_json_404_not_a_csrf_refusal(db):
     assert (response.status_code, response.json()) == (404, {"detail": "Not found."})
 
 
+@pytest.mark.parametrize("debug", [False, True], ids=["debug off", "debug on"])
+def test_too_many_query_parameters_get_a_json_400(auth_client, settings, debug):
+    settings.DEBUG, settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = debug, 5
+    response = auth_client.get("/api/sessions?" + "&".join(f"a={i}" for i in range(6)))
+    assert (response.status_code, response.content) == (400, b'{"detail":"Bad request."}')
+
+
 def test_a_host_not_allowed_gets_a_json_400_on_the_api(auth_client, db):
     response = auth_client.get("/api/sessions", HTTP_HOST="evil.example")
     assert (response.status_code, response.content) == (400, b'{"detail":"Bad request."}')
