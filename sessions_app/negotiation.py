@@ -1,7 +1,7 @@
 """How routes pick what they answer in, where DRF's Accept-driven choice does not fit."""
+from django.http.request import MediaType
 from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.utils.mediatypes import _MediaType
 
 
 class AcceptWithQualities(DefaultContentNegotiation):
@@ -10,23 +10,22 @@ class AcceptWithQualities(DefaultContentNegotiation):
     so the request is a 406 before the view runs, and a delete deletes nothing."""
 
     def select_renderer(self, request, renderers, format_suffix=None):
-        accepts = self._get_parsed_accept_list(request)
-        allowed = [renderer for renderer in renderers if _quality(_MediaType(renderer.media_type), accepts) != 0]
+        if format_suffix:
+            # A format no renderer has is DRF's 404, whatever Accept says.
+            renderers = self.filter_renderers(renderers, format_suffix)
+        ranges = [MediaType(token) for token in self.get_accept_list(request)]
+        allowed = [renderer for renderer in renderers if _quality(MediaType(renderer.media_type), ranges) != 0]
         if not allowed:
             raise NotAcceptable(available_renderers=renderers)
-        return super().select_renderer(request, allowed, format_suffix)
+        return super().select_renderer(request, allowed)
 
 
-def _quality(media_type: _MediaType, accepts: list[_MediaType]) -> float | None:
+def _quality(media_type: MediaType, ranges: list[MediaType]) -> float | None:
     """The q of the most specific range in Accept that admits media_type; None if none does."""
-    matching = [accepted for accepted in accepts if media_type.match(accepted)]
+    matching = [media_range for media_range in ranges if media_range.match(media_type)]
     if not matching:
         return None
-    most_specific = max(matching, key=lambda accepted: accepted.precedence)
-    try:
-        return float(most_specific.params.get("q", 1))
-    except ValueError:
-        return 1.0  # a malformed q is read as no q, as DRF reads every q
+    return max(matching, key=lambda media_range: media_range.specificity).quality
 
 
 class IgnoreAcceptHeader(DefaultContentNegotiation):

@@ -162,10 +162,11 @@ def test_routes_that_answer_whatever_accept_says_list_no_406(schema, path):
         ("post", "/api/schema", {}, 405),
         ("get", "/api/schema?format=xml", {}, 404),
         ("get", "/api/schema", {"HTTP_ACCEPT": "text/plain"}, 406),
+        ("get", "/api/schema?format=json", {"HTTP_ACCEPT": "*/*;q=0"}, 406),
         ("put", "/api/docs", {}, 405),
         ("get", "/api/docs", {"HTTP_ACCEPT": "application/json"}, 406),
     ],
-    ids=["schema method", "schema format", "schema accept", "docs method", "docs accept"],
+    ids=["schema method", "schema format", "schema accept", "schema format refused by accept", "docs method", "docs accept"],
 )
 def test_the_schema_and_docs_routes_answer_errors_in_json(api_client, db, method, path, headers, status_code):
     response = getattr(api_client, method)(path, **headers)
