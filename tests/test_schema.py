@@ -162,7 +162,7 @@ def test_routes_that_answer_whatever_accept_says_list_no_406(schema, path):
         ("post", "/api/schema", {}, 405),
         ("get", "/api/schema?format=xml", {}, 404),
         ("get", "/api/schema", {"HTTP_ACCEPT": "text/plain"}, 406),
-        ("get", "/api/schema?format=json", {"HTTP_ACCEPT": "*/*;q=0"}, 406),
+        ("get", "/api/schema?format=json", {"HTTP_ACCEPT": "application/vnd.oai.openapi+json;q=0, application/json;q=0"}, 406),
         ("put", "/api/docs", {}, 405),
         ("get", "/api/docs", {"HTTP_ACCEPT": "application/json"}, 406),
     ],
