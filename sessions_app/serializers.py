@@ -37,11 +37,9 @@ class StringOnlyMixin:
     would never hear of it. The API's text fields are strings.
     """
 
-    default_error_messages = {"not_a_string": "Not a valid string."}
-
     def to_internal_value(self, data):
         if not isinstance(data, str):
-            self.fail("not_a_string")
+            self.fail("invalid")
         return super().to_internal_value(data)
 
 
@@ -228,7 +226,7 @@ class JSONBooleanField(serializers.BooleanField):
 
 class BulkDeleteInputSerializer(serializers.Serializer):
     ids = serializers.ListField(
-        child=serializers.CharField(max_length=255, trim_whitespace=False),
+        child=StringField(max_length=255, trim_whitespace=False),
         required=False,
         allow_empty=False,
         max_length=1000,

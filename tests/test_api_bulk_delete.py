@@ -89,6 +89,13 @@ def test_bulk_delete_refuses_bad_bodies_with_400_and_deletes_nothing(auth_client
     assert keys_left(user) == ["a"]
 
 
+@pytest.mark.parametrize("number", [5, 5.0], ids=["integer", "decimal"])
+def test_bulk_delete_refuses_an_id_sent_as_a_number_and_keeps_the_session_it_spells(auth_client, user, number):
+    SessionFactory(owner=user, key=str(number))
+    response = auth_client.post(URL, {"ids": [number]}, format="json")
+    assert (response.status_code, keys_left(user)) == (400, [str(number)])
+
+
 def test_bulk_delete_refuses_malformed_json(auth_client, user):
     SessionFactory(owner=user, key="a")
     response = auth_client.generic("POST", URL, '{"all": tru', content_type="application/json")

@@ -150,7 +150,7 @@ def test_create_accepts_a_channel_of_letters_digits_underscores_dashes_and_dots(
 @pytest.mark.parametrize("value", [5, 1.5, True], ids=["integer", "decimal", "boolean"])
 def test_create_refuses_a_text_field_sent_as_a_number_or_boolean_with_400(auth_client, field, value):
     response = auth_client.post("/api/sessions", {field: value}, format="json")
-    assert (response.status_code, response.json()) == (400, {field: ["Not a valid string."]})
+    assert (response.status_code, list(response.json())) == (400, [field])
     assert not Session.objects.exists()
 
 
