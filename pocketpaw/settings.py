@@ -106,7 +106,8 @@ MIDDLEWARE = [
     "sessions_app.middleware.ApiNoStoreMiddleware",
     # Outside CommonMiddleware, which sets Content-Length from the body it removes.
     "sessions_app.middleware.HeadWithoutBodyMiddleware",
-    "django.middleware.security.SecurityMiddleware",
+    # Django's, never redirecting a health probe to HTTPS: see the class.
+    "sessions_app.middleware.SecurityMiddleware",
     # Serves the admin's and Swagger UI's static files under gunicorn, without a web server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -196,8 +197,6 @@ STORAGES = {
 
 # Behind TLS in production; see "Production" in the README for the values to set.
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
-# A load balancer probes the backend directly, over plain HTTP, and reads a 301 as down.
-SECURE_REDIRECT_EXEMPT = [r"^api/(v1/)?health/?$"]
 SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)

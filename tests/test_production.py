@@ -217,6 +217,11 @@ def test_other_routes_still_refuse_an_unlisted_host(auth_client, settings):
     assert auth_client.get("/api/sessions", HTTP_HOST="10.0.0.5:8000").status_code == 400
 
 
+def test_health_answers_over_plain_http_under_a_path_prefix_when_https_is_enforced(api_client, db, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    assert api_client.get("/api/health", SCRIPT_NAME="/pocketpaw").status_code == 200
+
+
 def test_other_routes_are_redirected_to_https_when_it_is_enforced(api_client, db, settings):
     settings.SECURE_SSL_REDIRECT = True
     response = api_client.get("/api/sessions")
