@@ -112,7 +112,9 @@ class Command(BaseCommand):
             "Ids and an age (--older-than, --retention) cannot be combined. Unless --noinput, it lists "
             "the sessions and asks; only the answer 'yes' deletes. Exit status: 0 when the run did "
             "what was asked (deleted, nothing to do, a dry run, or cancelled by an answer); 1 on an "
-            "error, and nothing was deleted; 2 on wrong arguments; 130 when interrupted at the question."
+            "error (among them a selection the command refuses, such as --older-than 0 or ids with an "
+            "age), and nothing was deleted; 2 when the command line cannot be parsed (an unknown option, "
+            "DAYS not a number); 130 when interrupted at the question."
         )
         return parser
 
