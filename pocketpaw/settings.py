@@ -106,8 +106,8 @@ MIDDLEWARE = [
     "sessions_app.middleware.ApiNoStoreMiddleware",
     # Outside CommonMiddleware, which sets Content-Length from the body it removes.
     "sessions_app.middleware.HeadWithoutBodyMiddleware",
-    # Django's, never redirecting a health probe to HTTPS: see the class.
-    "sessions_app.middleware.SecurityMiddleware",
+    # Django's own, so `check --deploy` audits it; the health route is exempt below.
+    "django.middleware.security.SecurityMiddleware",
     # Serves the admin's and Swagger UI's static files under gunicorn, without a web server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -197,6 +197,9 @@ STORAGES = {
 
 # Behind TLS in production; see "Production" in the README for the values to set.
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+# A load balancer probes the backend directly, over plain HTTP, and reads a 301 as down.
+# Searched in the full path, so the health route stays exempt under a SCRIPT_NAME prefix.
+SECURE_REDIRECT_EXEMPT = [r"(?:^|/)api/(?:v1/)?health/?\Z"]
 SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)

@@ -2,7 +2,7 @@ import logging
 import time
 
 from django.conf import settings
-from django.middleware import common, security
+from django.middleware import common
 from django.urls import Resolver404, resolve
 from django.utils.cache import add_never_cache_headers
 
@@ -51,16 +51,6 @@ class ApiNoStoreMiddleware:
         return response
 
 
-class SecurityMiddleware(security.SecurityMiddleware):
-    """Django's, never redirecting the health route's GET and HEAD to HTTPS: a load balancer
-    probes the backend directly, over plain HTTP, and reads a 301 as down."""
-
-    def process_request(self, request):
-        if is_a_health_probe(request):
-            return None
-        return super().process_request(request)
-
-
 class CommonMiddleware(common.CommonMiddleware):
     """Django's, answering the health route's GET and HEAD whatever the Host header names.
 
@@ -71,12 +61,12 @@ class CommonMiddleware(common.CommonMiddleware):
     """
 
     def process_request(self, request):
-        if is_a_health_probe(request):
+        if _is_a_health_probe(request):
             return None
         return super().process_request(request)
 
 
-def is_a_health_probe(request) -> bool:
+def _is_a_health_probe(request) -> bool:
     """A GET or HEAD of the health route, found as the URL resolver finds it (under any prefix)."""
     if request.method not in ("GET", "HEAD") or not request.path_info.rstrip("/").endswith("/health"):
         return False

@@ -228,6 +228,11 @@ def test_other_routes_are_redirected_to_https_when_it_is_enforced(api_client, db
     assert (response.status_code, response["Location"]) == (301, "https://testserver/api/sessions")
 
 
+def test_a_session_named_health_is_still_redirected_to_https(api_client, db, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    assert api_client.get("/api/sessions/health").status_code == 301
+
+
 def test_health_answers_json_to_a_checker_that_asks_for_text(api_client, db):
     response = api_client.get("/api/health", HTTP_ACCEPT="text/plain")
     assert (response.status_code, response.json()) == (200, {"status": "ok", "database": "ok"})
