@@ -13,11 +13,23 @@ class AcceptWithQualities(DefaultContentNegotiation):
         if format_suffix:
             # A format no renderer has is DRF's 404, whatever Accept says.
             renderers = self.filter_renderers(renderers, format_suffix)
-        ranges = [MediaType(token) for token in self.get_accept_list(request)]
+        ranges = _media_ranges(self.get_accept_list(request))
         allowed = [renderer for renderer in renderers if _quality(MediaType(renderer.media_type), ranges) != 0]
         if not allowed:
             raise NotAcceptable(available_renderers=renderers)
         return super().select_renderer(request, allowed)
+
+
+def _media_ranges(accept_list: list[str]) -> list[MediaType]:
+    """Accept's ranges, without those Django cannot parse (an RFC 2231 parameter in an
+    unknown charset raised ValueError, a 500): like DRF, a range it cannot read admits nothing."""
+    ranges = []
+    for token in accept_list:
+        try:
+            ranges.append(MediaType(token))
+        except ValueError:
+            continue
+    return ranges
 
 
 def _quality(media_type: MediaType, ranges: list[MediaType]) -> float | None:

@@ -132,6 +132,20 @@ def test_a_delete_whose_accept_admits_json_among_refusals_goes_through(auth_clie
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
 
 
+def test_a_delete_whose_accept_has_an_unreadable_range_is_406_and_deletes_nothing(auth_client, user):
+    # An RFC 2231 parameter in an unknown charset: Django's parser raised ValueError, a 500.
+    SessionFactory(owner=user, key="s1")
+    response = auth_client.delete("/api/sessions/s1", HTTP_ACCEPT="application/json; q*=x''0")
+    assert response.status_code == 406
+    assert Session.objects.filter(key="s1").exists()
+
+
+def test_an_unreadable_accept_range_beside_a_readable_one_is_ignored(auth_client, user):
+    SessionFactory(owner=user, key="s1")
+    response = auth_client.delete("/api/sessions/s1", HTTP_ACCEPT="text/html; q*=x''0, application/json")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_purge_failing_after_the_commit_still_answers_200(auth_client, user, purge_fails):
     SessionFactory(owner=user, key="s1")
