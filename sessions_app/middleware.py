@@ -1,9 +1,9 @@
 import logging
+import re
 import time
 
 from django.conf import settings
 from django.middleware import common
-from django.urls import Resolver404, resolve
 from django.utils.cache import add_never_cache_headers
 
 from .api_errors import error_response, is_api_request
@@ -67,13 +67,8 @@ class CommonMiddleware(common.CommonMiddleware):
 
 
 def _is_a_health_probe(request) -> bool:
-    """A GET or HEAD of the health route, found as the URL resolver finds it (under any prefix)."""
-    if request.method not in ("GET", "HEAD") or not request.path_info.rstrip("/").endswith("/health"):
-        return False
-    try:
-        return resolve(request.path_info).url_name == "health"
-    except Resolver404:
-        return False
+    """A GET or HEAD of the health route, by the same pattern the HTTPS redirect exempts."""
+    return request.method in ("GET", "HEAD") and re.search(settings.HEALTH_PATH_PATTERN, request.path) is not None
 
 
 class HeadWithoutBodyMiddleware:
