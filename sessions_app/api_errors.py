@@ -80,10 +80,14 @@ def exception_handler(exc, context):
     elif isinstance(exc, SearchTimedOut):
         exc = SearchTooLong()
     elif isinstance(exc, SuspiciousOperation):
-        # Too many query parameters, say. Answered as handler400 answers it, with DEBUG on too:
-        # there Django's debug page tripped over the same parameters again, a 500 after seconds.
-        logging.getLogger(f"django.security.{type(exc).__name__}").error(str(exc))
-        exc = exceptions.ParseError("Bad request.")
+        # Too many query parameters, say: logged and answered as Django does before any view,
+        # with DEBUG on too, where Django's debug page tripped over the same parameters again
+        # (a 500 after seconds).
+        request = context["request"]._request
+        logging.getLogger(f"django.security.{type(exc).__name__}").error(
+            str(exc), exc_info=exc, extra={"status_code": 400, "request": request}
+        )
+        return bad_request(request, exc)
     elif isinstance(exc, OwnerGone):
         # What SimpleJWT answers for a token whose user no longer exists.
         exc = jwt_exceptions.AuthenticationFailed("User not found", code="user_not_found")

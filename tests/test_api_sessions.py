@@ -415,6 +415,13 @@ def test_too_many_query_parameters_get_a_json_400(auth_client, settings, debug):
     assert (response.status_code, response.content) == (400, b'{"detail":"Bad request."}')
 
 
+def test_too_many_query_parameters_are_logged_to_the_security_log_with_the_request(auth_client, settings, caplog):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 5
+    auth_client.get("/api/sessions?" + "&".join(f"a={i}" for i in range(6)))
+    [record] = [r for r in caplog.records if r.name == "django.security.TooManyFieldsSent"]
+    assert (record.status_code, record.request.path) == (400, "/api/sessions")
+
+
 def test_a_host_not_allowed_gets_a_json_400_on_the_api(auth_client, db):
     response = auth_client.get("/api/sessions", HTTP_HOST="evil.example")
     assert (response.status_code, response.content) == (400, b'{"detail":"Bad request."}')
