@@ -292,8 +292,9 @@ class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
 
 # SimpleJWT's verify, answering as the API's routes do: 401 for a revoked token (it
 # answers 400) and for a token whose user may no longer sign in (it does not look). The
-# user is checked by the routes' own authentication, so a token called valid here is
-# one the API accepts. (Comments, not a docstring, as above.)
+# user is checked by the routes' own authentication, so an access token called valid here
+# is one the API accepts; a valid refresh token is one /api/auth/token/refresh accepts.
+# (Comments, not a docstring, as above.)
 class TokenVerifySerializer(jwt_serializers.TokenVerifySerializer):
 
     def validate(self, attrs):

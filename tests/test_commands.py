@@ -636,3 +636,14 @@ def test_no_answer_to_the_question_is_reported_on_a_line_of_its_own_in_merged_ou
 def test_help_says_what_each_exit_status_means():
     help_text = " ".join(Command().create_parser("manage.py", "delete_session").format_help().split())
     assert "Exit status: 0 when the run did what was asked" in help_text
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["s1", "--no-such-option"], ["--older-than", "ten"], ["s1", ""]],
+    ids=["unknown option", "DAYS not a number", "empty id"],
+)
+def test_a_command_line_that_cannot_be_parsed_exits_2_and_deletes_nothing(database_with_a_session, args):
+    result = manage("delete_session", *args, "--noinput", env_overrides=database_with_a_session)
+    assert result.returncode == 2, result.stderr
+    assert sessions_left(database_with_a_session) == 1
