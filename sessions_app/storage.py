@@ -18,6 +18,10 @@ logger = logging.getLogger(__name__)
 CHECKPOINT_RETRY_SECONDS = 0.01
 
 
+class PurgeInterrupted(KeyboardInterrupt):
+    """Ctrl-C while the log was being purged: after the delete committed, not instead of it."""
+
+
 def purge_deleted_bytes() -> None:
     """Checkpoints and empties the WAL, waiting up to the busy timeout for other
     connections to stop using it (a query still running, another program's open
@@ -31,6 +35,8 @@ def purge_deleted_bytes() -> None:
         return
     try:
         busy = _checkpoint_until_done_or_timeout()
+    except KeyboardInterrupt:
+        raise PurgeInterrupted from None
     except DatabaseError as error:
         # The delete has committed; what is left undone is only the purge of the log.
         logger.warning(

@@ -138,6 +138,14 @@ def test_a_retention_policy_record_names_no_actor(user, settings):
     assert only_record().actor_username == ""
 
 
+def test_a_retention_run_limited_to_a_user_names_the_login_that_chose_the_user(user, settings):
+    settings.SESSION_RETENTION_DAYS = 5
+    SessionFactory(owner=user, key="old", updated_at=timezone.now() - timedelta(days=10))
+    with mock.patch("getpass.getuser", return_value="operator"):
+        call_command("delete_session", "--retention", "--user", user.username, "--noinput", stdout=StringIO())
+    assert (only_record().via, only_record().actor_username) == ("retention", "operator")
+
+
 def test_an_older_than_record_names_the_login_that_chose_the_age(user):
     SessionFactory(owner=user, key="old", updated_at=timezone.now() - timedelta(days=10))
     with mock.patch("getpass.getuser", return_value="operator"):

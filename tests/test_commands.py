@@ -14,7 +14,7 @@ from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from sessions_app import services
+from sessions_app import services, storage
 from sessions_app.management.commands.delete_session import LISTED_SESSIONS_LIMIT, Command
 from sessions_app.models import Message, Session
 
@@ -478,6 +478,53 @@ def test_a_database_failure_before_the_delete_is_a_message_not_a_traceback(user)
             run("s1", "--noinput")
 
 
+def test_a_database_error_of_several_lines_is_one_line(user):
+    SessionFactory(owner=user, key="s1")
+    refused = OperationalError("connection refused\n\tIs the server running on that host?")
+    with mock.patch("sessions_app.selectors.sessions_with_keys", side_effect=refused):
+        with pytest.raises(CommandError) as raised:
+            run("s1", "--noinput")
+    assert "refused Is the server running" in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_ctrl_c_during_the_delete_rolls_it_back_and_says_so(user, monkeypatch):
+    # Waiting for a lock, say: a silent wait an operator interrupts.
+    session_with_messages(owner=user, key="s1", count=3)
+    monkeypatch.setattr(services, "session_totals_adjust", mock.Mock(side_effect=KeyboardInterrupt))
+    with pytest.raises(CommandError, match=r"^Interrupted; nothing was deleted\.$") as raised:
+        run("s1", "--noinput")
+    assert raised.value.returncode == 130
+    assert (Session.objects.count(), Message.objects.count()) == (1, 3)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="only SQLite's log is purged after a delete")
+@pytest.mark.django_db(transaction=True)
+def test_ctrl_c_during_the_purge_says_the_delete_went_through(user, monkeypatch):
+    session_with_messages(owner=user, key="s1", count=3)
+    monkeypatch.setattr(storage, "_checkpoint_until_done_or_timeout", mock.Mock(side_effect=KeyboardInterrupt))
+    with pytest.raises(CommandError, match=r"^Interrupted after the delete, which went through, while") as raised:
+        run("s1", "--noinput")
+    assert raised.value.returncode == 130
+    assert (Session.objects.count(), Message.objects.count()) == (0, 0)
+
+
+def test_ctrl_c_after_the_delete_says_what_it_deleted(user):
+    session_with_messages(owner=user, key="s1", count=3)
+    with pytest.raises(CommandError, match=r"which went through: 1 session\(s\) and 3 message\(s\)"):
+        call_command("delete_session", "s1", "--noinput", stdout=OutputFailsAt("Deleted", KeyboardInterrupt()))
+    assert not Session.objects.exists()
+
+
+def test_a_closed_standard_input_is_refused_with_a_message_and_nothing_is_deleted(user, monkeypatch):
+    # `delete_session s1 <&-`: Python starts without sys.stdin.
+    SessionFactory(owner=user, key="s1")
+    monkeypatch.setattr(sys, "stdin", None)
+    with pytest.raises(CommandError, match="No answer to the confirmation prompt"):
+        run("s1")
+    assert Session.objects.filter(key="s1").exists()
+
+
 def test_ids_shared_by_owners_are_named_up_to_a_limit(user, other_user):
     for i in range(22):
         SessionFactory(owner=user, key=f"shared{i}")
@@ -505,6 +552,37 @@ class ReaderGoneAt(StringIO):
         if self.gone:
             raise BrokenPipeError(32, "Broken pipe")
         return super().write(line)
+
+
+class OutputFailsAt(StringIO):
+    """An output that raises `error` when a line holding `text` is written (a full disk: OSError 28)."""
+
+    def __init__(self, text: str, error: BaseException):
+        super().__init__()
+        self.text, self.error = text, error
+
+    def write(self, line):
+        if self.text in line:
+            raise self.error
+        return super().write(line)
+
+
+DISK_FULL = OSError(28, "No space left on device")
+
+
+def test_output_failing_during_the_listing_deletes_nothing_and_says_so(user):
+    SessionFactory(owner=user, key="s1")
+    with pytest.raises(CommandError, match=r"failed \(No space left on device\); nothing was deleted"):
+        call_command("delete_session", "s1", "--noinput", stdout=OutputFailsAt("About to delete", DISK_FULL))
+    assert Session.objects.filter(key="s1").exists()
+
+
+def test_output_failing_after_the_delete_reports_it_on_stderr_and_succeeds(user):
+    SessionFactory(owner=user, key="s1")
+    stderr = StringIO()
+    call_command("delete_session", "s1", "--noinput", stdout=OutputFailsAt("Deleted", DISK_FULL), stderr=stderr)
+    assert not Session.objects.filter(key="s1").exists()
+    assert "failed (No space left on device) after the delete, which went through: 1 session(s)" in stderr.getvalue()
 
 
 def test_output_closed_during_the_listing_deletes_nothing_and_says_so(user):

@@ -22,7 +22,7 @@ from django.db import DatabaseError
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from sessions_app import selectors, services
+from sessions_app import selectors, services, storage
 from sessions_app.models import DeletionRecord
 
 # The listing is for a person to read; past this many lines it only scrolls away.
@@ -191,21 +191,41 @@ class Command(BaseCommand):
         except DatabaseError as error:
             # Before the delete (reading the selection) or instead of it (unreachable, not
             # migrated): a message rather than a traceback. The delete's own is below.
-            raise CommandError(f"The database failed ({error}); nothing was deleted.") from error
-        except BrokenPipeError:
-            # The output's reader went away (`| head`): say on stderr whether the delete ran.
+            raise CommandError(f"The database failed ({_one_line(error)}); nothing was deleted.") from error
+        except KeyboardInterrupt as interrupt:
+            # Ctrl-C during a silent wait (a lock, the purge): whether the delete went through.
+            raise CommandError(self._interrupted(interrupt), returncode=130) from None
+        except OSError as error:
+            # The output's reader went away (`| head`), or its disk is full: say on stderr
+            # whether the delete ran.
+            failure = "was closed (broken pipe)" if isinstance(error, BrokenPipeError) else f"failed ({error.strerror})"
             _discard_further_output(options.get("stdout") or sys.stdout)
             if self._deleted is None:
-                raise CommandError("Standard output was closed (broken pipe); nothing was deleted.") from None
+                raise CommandError(f"Standard output {failure}; nothing was deleted.") from None
             try:
                 self.stderr.write(
-                    f"Standard output was closed (broken pipe) after the delete, which went through: "
+                    f"Standard output {failure} after the delete, which went through: "
                     f"{self._deleted.sessions} session(s) and {self._deleted.messages} message(s) deleted."
                 )
                 self.stderr.flush()
-            except BrokenPipeError:
-                # Standard error is the same closed pipe (2>&1): the exit status alone tells.
+            except OSError:
+                # Standard error is the same failed output (2>&1): the exit status alone tells.
                 _discard_further_output(options.get("stderr") or sys.stderr)
+
+    def _interrupted(self, interrupt: KeyboardInterrupt) -> str:
+        if isinstance(interrupt, storage.PurgeInterrupted):
+            return (
+                "Interrupted after the delete, which went through, while its text was being purged "
+                "from the database's log: it stays there until the next delete purges it, or run "
+                "PRAGMA wal_checkpoint(TRUNCATE)."
+            )
+        if self._deleted is not None:
+            return (
+                f"Interrupted after the delete, which went through: {self._deleted.sessions} "
+                f"session(s) and {self._deleted.messages} message(s) deleted."
+            )
+        # Before the delete's commit, its transaction rolls back.
+        return "Interrupted; nothing was deleted."
 
     def _select_and_delete(
         self, *, session_ids, ids_from, user, older_than, retention, interactive, dry_run, verbosity, **options
@@ -277,13 +297,13 @@ class Command(BaseCommand):
         # The same selection again, inside the delete's transaction: a session that
         # saw new activity since the listing is no longer idle and is spared.
         try:
-            # --retention applies the configured policy, on no one's request: no actor. Ids
-            # and --older-than's DAYS are chosen by whoever runs the command.
-            actor = "" if retention else _operator_name()
+            # --retention alone applies the configured policy, on no one's request: no actor.
+            # Ids, --older-than's DAYS and --user are chosen by whoever runs the command.
+            actor = "" if retention and user is None else _operator_name()
             result = self._deleted = services.sessions_delete(sessions=selected, via=via, actor=actor)
         except DatabaseError as error:
             raise CommandError(
-                f"The database failed during the delete ({error}); it was rolled back and "
+                f"The database failed during the delete ({_one_line(error)}); it was rolled back and "
                 "nothing was deleted."
             ) from error
         if verbosity >= 1:
@@ -349,6 +369,9 @@ class Command(BaseCommand):
 
     def _confirmed(self) -> bool:
         try:
+            if sys.stdin is None:
+                # Closed by the shell (`<&-`): input() raised RuntimeError.
+                raise EOFError
             answer = input("Type 'yes' to continue, or 'no' to cancel: ")
         except EOFError:
             _end_the_prompts_line()
@@ -361,6 +384,12 @@ class Command(BaseCommand):
             # 130, as a shell reports a command stopped by Ctrl-C.
             raise CommandError("Interrupted at the confirmation prompt; nothing was deleted.", returncode=130) from None
         return answer == "yes"
+
+
+def _one_line(error: Exception) -> str:
+    # A driver's message may span lines (psycopg's "...refused\n\tIs the server running"),
+    # and the command's error is one line on standard error.
+    return " ".join(str(error).split())
 
 
 def _end_the_prompts_line() -> None:
