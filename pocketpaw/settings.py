@@ -197,12 +197,12 @@ STORAGES = {
 
 # Behind TLS in production; see "Production" in the README for the values to set.
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
-# The health route's paths, searched in the full path so that they hold under a SCRIPT_NAME
-# prefix. A load balancer probes the backend directly, at its own address and over plain
-# HTTP, and reads a 301 or a 400 as down: so no HTTPS redirect here, and no Host check in
-# sessions_app.middleware.CommonMiddleware.
-HEALTH_PATH_PATTERN = r"(?:^|/)api/(?:v1/)?health/?\Z"
-SECURE_REDIRECT_EXEMPT = [HEALTH_PATH_PATTERN]
+# The health route's paths, from the site's root; SECURE_REDIRECT_EXEMPT searches the full
+# path, which carries any SCRIPT_NAME prefix. A load balancer probes the backend directly,
+# at its own address and over plain HTTP, and reads a 301 or a 400 as down: so no HTTPS
+# redirect here, and no Host check in sessions_app.middleware.CommonMiddleware.
+HEALTH_PATH_PATTERN = r"api/(?:v1/)?health/?\Z"
+SECURE_REDIRECT_EXEMPT = [rf"(?:^|/){HEALTH_PATH_PATTERN}"]
 SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)

@@ -67,8 +67,8 @@ class CommonMiddleware(common.CommonMiddleware):
 
 
 def _is_a_health_probe(request) -> bool:
-    """A GET or HEAD of the health route, by the same pattern the HTTPS redirect exempts."""
-    return request.method in ("GET", "HEAD") and re.search(settings.HEALTH_PATH_PATTERN, request.path) is not None
+    """A GET or HEAD of the health route, by the pattern the HTTPS redirect exempts too."""
+    return request.method in ("GET", "HEAD") and re.match(settings.HEALTH_PATH_PATTERN, request.path_info.lstrip("/")) is not None
 
 
 class HeadWithoutBodyMiddleware:

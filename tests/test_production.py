@@ -212,9 +212,10 @@ def test_health_over_an_unlisted_host_is_not_logged_as_a_disallowed_host(api_cli
     assert not [r for r in caplog.records if r.name == "django.security.DisallowedHost"]
 
 
-def test_other_routes_still_refuse_an_unlisted_host(auth_client, settings):
+@pytest.mark.parametrize("path", ["/api/sessions", "/admin/api/health"])
+def test_other_routes_still_refuse_an_unlisted_host(auth_client, settings, path):
     settings.ALLOWED_HOSTS = ["sessions.example.com"]
-    assert auth_client.get("/api/sessions", HTTP_HOST="10.0.0.5:8000").status_code == 400
+    assert auth_client.get(path, HTTP_HOST="10.0.0.5:8000").status_code == 400
 
 
 def test_health_answers_over_plain_http_under_a_path_prefix_when_https_is_enforced(api_client, db, settings):
