@@ -252,8 +252,11 @@ SIMPLE_JWT = {
     # Tokens carry a hash of the user's password hash: a new password ends every token
     # issued before it (the refresh serializer checks it too, which SimpleJWT's does not).
     "CHECK_REVOKE_TOKEN": True,
+    # SimpleJWT's tokens, refusing claims of the wrong type with a 401 (see the module).
+    "AUTH_TOKEN_CLASSES": ("sessions_app.tokens.AccessToken",),
     "TOKEN_REFRESH_SERIALIZER": "sessions_app.serializers.TokenRefreshSerializer",
     "TOKEN_VERIFY_SERIALIZER": "sessions_app.serializers.TokenVerifySerializer",
+    "TOKEN_BLACKLIST_SERIALIZER": "sessions_app.serializers.TokenBlacklistSerializer",
 }
 
 # Requests per period ("N/second|minute|hour|day"); over it, 429 with Retry-After.

@@ -10,11 +10,11 @@ from rest_framework_simplejwt import serializers as jwt_serializers
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
-from rest_framework_simplejwt.tokens import UntypedToken
 
 from .authentication import BearerTokenAuthentication
 from .models import DeletionRecord, Message, Session
 from .services import OwnerGone
+from .tokens import RefreshToken, UntypedToken
 from .validators import validate_session_key, validate_storable_json
 
 
@@ -269,6 +269,7 @@ class DeletionRecordListSerializer(serializers.Serializer):
 # user's token, or one issued before the user's password changed, gets 401
 # (SimpleJWT's refresh answers a 500 for the first and a new pair for the last).
 class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
+    token_class = RefreshToken
 
     def validate(self, attrs):
         authentication = BearerTokenAuthentication()
@@ -298,10 +299,17 @@ class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
 class TokenVerifySerializer(jwt_serializers.TokenVerifySerializer):
 
     def validate(self, attrs):
+        # Ours first: SimpleJWT's verify reads the token with its own class.
+        token = UntypedToken(attrs["token"])
         try:
             data = super().validate(attrs)
         except serializers.ValidationError:
             # The only one it raises once the field is valid: the token is revoked.
             raise InvalidToken("Token is blacklisted") from None
-        BearerTokenAuthentication().get_user(UntypedToken(attrs["token"]))
+        BearerTokenAuthentication().get_user(token)
         return data
+
+
+# SimpleJWT's logout, reading the token with the claims checked (tokens.py).
+class TokenBlacklistSerializer(jwt_serializers.TokenBlacklistSerializer):
+    token_class = RefreshToken

@@ -225,3 +225,45 @@ def test_refresh_refuses_a_signed_token_naming_no_possible_user_id(api_client, u
     token = token_naming_user_id("abc", RefreshToken)
     response = api_client.post("/api/auth/token/refresh", {"refresh": token}, format="json")
     assert response.status_code == 401
+
+
+def token_with_claims(token_class, user, **claims) -> str:
+    """Signed with the service's key, with `claims` set (None: left out), as a foreign issuer might."""
+    token = token_class.for_user(user)
+    for claim, value in claims.items():
+        if value is None:
+            del token[claim]
+        else:
+            token[claim] = value
+    return str(token)
+
+
+MALFORMED_CLAIMS = {
+    "exp as a string": {"exp": "1796260078"},
+    "exp past year 9999": {"exp": 10**20},
+    "no jti": {"jti": None},
+    "user_id a list": {"user_id": [1]},
+}
+
+
+def send_token(api_client, route: str, token: str):
+    if route == "a session route":
+        api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        return api_client.get("/api/sessions")
+    field = "token" if route == "/api/auth/token/verify" else "refresh"
+    return api_client.post(route, {field: token}, format="json")
+
+
+@pytest.mark.parametrize("claims", MALFORMED_CLAIMS.values(), ids=MALFORMED_CLAIMS.keys())
+@pytest.mark.parametrize(
+    "route, token_class",
+    [
+        ("a session route", AccessToken),
+        ("/api/auth/token/verify", AccessToken),
+        ("/api/auth/token/refresh", RefreshToken),
+        ("/api/auth/logout", RefreshToken),
+    ],
+)
+def test_a_signed_token_with_a_malformed_claim_is_401(api_client, user, route, token_class, claims):
+    response = send_token(api_client, route, token_with_claims(token_class, user, **claims))
+    assert response.status_code == 401
