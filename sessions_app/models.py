@@ -134,7 +134,7 @@ class DeletionRecord(models.Model):
     owner_id = models.BigIntegerField()
     owner_username = models.CharField(max_length=150)
     # Empty when no person asked for it: the configured retention policy (delete_session
-    # --retention), or an account deleted outside the admin.
+    # --retention alone), or an account deleted outside the admin.
     actor_username = models.CharField(max_length=150, blank=True)
     via = models.CharField(max_length=16, choices=Via.choices)
     message_count = models.PositiveIntegerField()

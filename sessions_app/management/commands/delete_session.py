@@ -114,7 +114,8 @@ class Command(BaseCommand):
             "what was asked (deleted, nothing to do, a dry run, or cancelled by an answer); 1 on an "
             "error (among them a selection the command refuses, such as --older-than 0 or ids with an "
             "age), and nothing was deleted; 2 when the command line cannot be parsed (an unknown option, "
-            "DAYS not a number, an empty id or one not UTF-8); 130 when interrupted at the question."
+            "DAYS not a number, an empty id or one not UTF-8); 130 when interrupted (Ctrl-C), with a line "
+            "saying whether the delete went through."
         )
         return parser
 
