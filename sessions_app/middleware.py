@@ -95,7 +95,7 @@ class HeadWithoutBodyMiddleware:
 class RequestBodyLimitMiddleware:
     """Refuses a request body by its headers, before anything reads it.
 
-    Over API_MAX_BODY_BYTES: 413. Chunked, with no Content-Length: 411, and a
+    Over API_MAX_BODY_BYTES: 413. Compressed (a Content-Encoding): 415. Chunked, with no Content-Length: 411, and a
     Content-Length that is no number of bytes: 400, because in both cases Django would
     read an empty body, so a create would silently use defaults instead of what the
     client sent. (gunicorn refuses a malformed length itself; runserver passes it on.)
@@ -119,6 +119,15 @@ class RequestBodyLimitMiddleware:
         limit = settings.API_MAX_BODY_BYTES
         if declared > limit:
             return error_response(request, 413, f"The request body is larger than the limit of {limit} bytes.")
+        codings = request.META.get("HTTP_CONTENT_ENCODING", "").strip()
+        if declared and codings.lower() not in ("", "identity"):
+            # Nothing decodes it: a compressed body failed as bad JSON, and a plain one
+            # labelled compressed was stored as if it were not (RFC 9110, 8.4.1).
+            response = error_response(
+                request, 415, f"Content-Encoding {codings!r} is not accepted: send the body uncompressed."
+            )
+            response["Accept-Encoding"] = "identity"
+            return response
         return self.get_response(request)
 
 

@@ -1,5 +1,6 @@
 """Tokens, rate limits, body limits, faults and CORS: nobody gets in who should not, nothing half-happens."""
 import base64
+import gzip
 import hashlib
 import json
 import os
@@ -338,6 +339,22 @@ def test_a_413_body_is_written_like_every_view_s_json(auth_client, user, setting
     response = auth_client.post("/api/sessions", {"title": "x" * 100}, format="json")
     assert response.content == b'{"detail":"The request body is larger than the limit of 10 bytes."}'
     assert response["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize("body", [b'{"id": "s1"}', gzip.compress(b'{"id": "s1"}')], ids=["plain", "gzipped"])
+def test_a_body_with_a_content_encoding_is_415_and_creates_nothing(auth_client, body):
+    response = auth_client.generic(
+        "POST", "/api/sessions", body, content_type="application/json", HTTP_CONTENT_ENCODING="gzip"
+    )
+    assert (response.status_code, response["Accept-Encoding"]) == (415, "identity")
+    assert not Session.objects.exists()
+
+
+def test_a_body_with_the_identity_encoding_is_accepted(auth_client):
+    response = auth_client.generic(
+        "POST", "/api/sessions", b'{"id": "s1"}', content_type="application/json", HTTP_CONTENT_ENCODING="identity"
+    )
+    assert response.status_code == 201
 
 
 def test_a_body_over_the_limit_on_the_admin_is_413(client, db, settings):
