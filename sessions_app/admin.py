@@ -10,6 +10,7 @@ from django.db.models.functions import Substr
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.translation import ngettext
 from rest_framework_simplejwt.token_blacklist.admin import BlacklistedTokenAdmin, OutstandingTokenAdmin
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
@@ -145,12 +146,13 @@ class SessionAdmin(BackToTheListAfterDeleteMixin, NoAddOrChangeMixin, admin.Mode
         all_url = reverse("admin:sessions_app_message_changelist") + "?" + urlencode(
             {"session__id__exact": session.pk}
         )
+        count = session.message_count
         return format_html(
             '<table><tr><th>time</th><th>role</th><th>content</th></tr>{}</table>'
-            '<p><a href="{}">All {} messages</a></p>',
+            '<p><a href="{}">{}</a></p>',
             rows,
             all_url,
-            session.message_count,
+            ngettext("The %(count)d message", "All %(count)d messages", count) % {"count": count},
         )
 
     def get_deleted_objects(self, objs, request):

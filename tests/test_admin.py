@@ -99,6 +99,11 @@ def test_change_page_cuts_long_messages_short(admin_client, user):
     assert "x" * 1_000 not in page
 
 
+def test_change_page_of_a_one_message_session_links_the_message_in_the_singular(admin_client, user):
+    session = session_with_messages(owner=user, key="one", count=1)
+    assert "The 1 message</a>" in admin_client.get(change_url(session)).content.decode()
+
+
 def test_change_page_of_a_20000_message_session_shows_only_the_latest(admin_client, big_session):
     response = admin_client.get(change_url(big_session))
     assert response.status_code == 200
