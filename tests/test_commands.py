@@ -3,6 +3,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from io import BytesIO, StringIO, TextIOWrapper
@@ -646,6 +647,15 @@ def read_until(read_end: int, text: bytes) -> None:
         received += chunk
 
 
+def wait_until_asleep(process: subprocess.Popen) -> None:
+    """Until the process waits in the kernel: a signal sent earlier, between input()'s prompt
+    and its read, is only looked at once the read returns, as a person's Ctrl-C never is."""
+    deadline = time.monotonic() + 30
+    while open(f"/proc/{process.pid}/stat").read().rsplit(")", 1)[1].split()[0] != "S":
+        assert time.monotonic() < deadline, "the command never waited for its answer"
+        time.sleep(0.01)
+
+
 def test_a_reader_gone_before_the_delete_stops_it_with_one_line(database_with_a_session):
     # `delete_session ... | head` where head has already quit.
     process, read_end = delete_session_into_a_pipe(database_with_a_session, "s1", "--noinput")
@@ -693,8 +703,12 @@ def read_to_the_end(read_end: int) -> bytes:
 def test_ctrl_c_at_the_question_exits_130_with_one_line_and_deletes_nothing(database_with_a_session):
     process, read_end = delete_session_into_a_pipe(database_with_a_session, "s1")
     read_until(read_end, b"Type 'yes'")
+    wait_until_asleep(process)
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
+    # Not communicate(): it closes stdin, and the end of input would race the Ctrl-C.
+    process.wait(timeout=60)
+    stderr = process.stderr.read()
+    process.stdin.close()
     read_to_the_end(read_end)
     assert (process.returncode, stderr.strip()) == (
         130,
