@@ -11,6 +11,8 @@ measured faster on SQLite: bench/RESULTS.md, section 6.
 """
 import os
 
+from sessions_app.log_filters import JSON_FORMATTER
+
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
@@ -20,6 +22,22 @@ graceful_timeout = 20
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# gunicorn's own lines (starting, workers booting and exiting) in the JSON Django's have.
+logconfig_dict = {
+    "root": {"level": "INFO", "handlers": ["json_stderr"]},
+    "loggers": {
+        # Not propagated: Django points the root logger at standard error too; each line twice.
+        "gunicorn.error": {"level": loglevel.upper(), "handlers": ["json_stderr"], "propagate": False},
+        # A logging config turns gunicorn's access log on; its lines would hold query strings
+        # (a search's words), and pocketpaw.requests already logs each request without them.
+        "gunicorn.access": {"handlers": ["discard"], "propagate": False},
+    },
+    "handlers": {
+        "json_stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
+        "discard": {"class": "logging.NullHandler"},
+    },
+    "formatters": {"json": JSON_FORMATTER},
+}
 # The workers share the code loaded once in the master.
 preload_app = True
 # No control socket (gunicornc): by default it is one path in $HOME for every gunicorn the

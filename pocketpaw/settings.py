@@ -14,6 +14,8 @@ import dj_database_url
 from corsheaders.defaults import default_headers as corsheaders_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
+from sessions_app.log_filters import JSON_FORMATTER
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -338,16 +340,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-        },
+        "json": JSON_FORMATTER,
         # Django's own format for its development server's lines.
         "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
     },
     "filters": {"without_query_string": {"()": "sessions_app.log_filters.WithoutQueryString"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler"},
+        # Readable text for make run; in production every record is JSON, like the request lines.
+        "console": {"class": "logging.StreamHandler", **({} if DEBUG else {"formatter": "json"})},
         "json_console": {"class": "logging.StreamHandler", "formatter": "json"},
         "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
     },

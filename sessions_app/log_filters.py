@@ -1,8 +1,15 @@
-"""Filters for the service's logs."""
+"""The format and filters of the service's logs."""
 import logging
 import re
 
 QUERY_STRING = re.compile(r"\?\S*")
+
+# One JSON object per line, a traceback inside it: Django's records (settings.LOGGING) and
+# gunicorn's own (pocketpaw.gunicorn_conf) alike, so a collector reads standard error line by line.
+JSON_FORMATTER = {
+    "()": "pythonjsonlogger.json.JsonFormatter",
+    "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+}
 
 
 class WithoutQueryString(logging.Filter):

@@ -1,4 +1,5 @@
 """The production server as `make serve` runs it (gunicorn with pocketpaw.gunicorn_conf), over real connections."""
+import json
 import os
 import socket
 import subprocess
@@ -111,16 +112,37 @@ def test_a_small_body_keeps_the_connection_open(connection):
     assert (response.status, response.getheader("Connection")) == (401, "keep-alive")
 
 
+def log_after(log: Path, connection: HTTPConnection, marker_path: str) -> str:
+    """The server's log once the request for `marker_path`, sent after the ones under test, is in it."""
+    exchange(connection, "GET", marker_path)
+    deadline = time.monotonic() + 10
+    while marker_path not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    text = log.read_text()
+    assert marker_path in text
+    return text
+
+
 def test_a_head_request_is_answered_without_the_server_dropping_a_body(server, connection):
     _, log = server
     assert exchange(connection, "HEAD", "/api/health").status == 200
     # A warning about the HEAD would be written before the next request on its connection is read.
-    exchange(connection, "GET", "/api/after-the-head")
-    deadline = time.monotonic() + 10
-    while "/api/after-the-head" not in log.read_text() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert "/api/after-the-head" in log.read_text()
-    assert "no-body response" not in log.read_text()
+    assert "no-body response" not in log_after(log, connection, "/api/after-the-head")
+
+
+def test_every_line_the_server_logs_is_one_json_object(server, connection):
+    _, log = server
+    # Django logs a disallowed Host with its traceback; gunicorn logs its start and its workers.
+    connection.request("GET", "/api/sessions", headers={"Host": "evil.example"})
+    assert connection.getresponse().read() == b'{"detail":"Bad request."}'
+    lines = log_after(log, connection, "/api/after-the-bad-host").splitlines()
+    assert [type(json.loads(line)) for line in lines] == [dict] * len(lines)
+
+
+def test_a_searchs_words_stay_out_of_the_servers_log(server, connection):
+    _, log = server
+    exchange(connection, "GET", "/api/sessions/search?q=lighthouse")
+    assert "lighthouse" not in log_after(log, connection, "/api/after-the-search")
 
 
 def test_a_head_request_keeps_the_content_length_get_would_send(connection):
