@@ -60,16 +60,16 @@ def test_reports_what_it_checked_and_corrected(user, other_user):
     SessionTotal.objects.filter(owner=user).update(sessions=5)
     Session.objects.filter(owner=other_user).update(message_count=4)
     assert recount().splitlines() == [
-        "Session totals: 2 checked, 1 corrected.",
-        "Message counts: 2 checked, 1 corrected.",
+        "Session totals: 2 users checked, 1 corrected.",
+        "Message counts: 2 sessions checked, 1 corrected.",
     ]
 
 
 def test_counters_that_are_right_are_left_alone(user):
     session_with_messages(owner=user, key="s1", count=3)
     assert recount().splitlines() == [
-        "Session totals: 1 checked, 0 corrected.",
-        "Message counts: 1 checked, 0 corrected.",
+        "Session totals: 1 user checked, 0 corrected.",
+        "Message counts: 1 session checked, 0 corrected.",
     ]
 
 
@@ -93,8 +93,8 @@ def test_the_report_adds_up_every_batch(monkeypatch):
         SessionFactory(owner=owner)
     SessionTotal.objects.update(sessions=9)
     assert recount().splitlines() == [
-        "Session totals: 5 checked, 5 corrected.",
-        "Message counts: 5 checked, 0 corrected.",
+        "Session totals: 5 users checked, 5 corrected.",
+        "Message counts: 5 sessions checked, 0 corrected.",
     ]
 
 

@@ -7,6 +7,7 @@ them wrong until this command recounts them.
 """
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
+from django.template.defaultfilters import pluralize
 
 from sessions_app import services
 
@@ -24,6 +25,8 @@ class Command(BaseCommand):
                 "stay corrected and the rest are as they were; run the command again."
             ) from error
         self.stdout.write(
-            f"Session totals: {result.totals_checked} checked, {result.totals_corrected} corrected.\n"
-            f"Message counts: {result.sessions_checked} checked, {result.message_counts_corrected} corrected."
+            f"Session totals: {result.totals_checked} user{pluralize(result.totals_checked)} checked, "
+            f"{result.totals_corrected} corrected.\n"
+            f"Message counts: {result.sessions_checked} session{pluralize(result.sessions_checked)} checked, "
+            f"{result.message_counts_corrected} corrected."
         )
