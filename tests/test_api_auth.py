@@ -199,6 +199,13 @@ def test_a_request_without_a_token_gets_the_bare_challenge(api_client):
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
 
 
+@pytest.mark.parametrize("header", ["Bearer", "Bearer a b"], ids=["no token", "two tokens"])
+def test_a_malformed_authorization_header_is_401_with_the_bare_challenge(api_client, header):
+    api_client.credentials(HTTP_AUTHORIZATION=header)
+    response = api_client.get("/api/sessions")
+    assert (response.status_code, response["WWW-Authenticate"]) == (401, 'Bearer realm="api"')
+
+
 def test_a_login_with_a_wrong_password_gets_the_bare_challenge(api_client, user):
     response = api_client.post("/api/auth/token", {"username": "alice", "password": "wrong"}, format="json")
     assert (response.status_code, response["WWW-Authenticate"]) == (401, 'Bearer realm="api"')
