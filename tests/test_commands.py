@@ -188,6 +188,20 @@ def test_a_listed_session_deleted_while_the_prompt_waits_is_reported(user):
     assert "1 of the 2 session(s) selected no longer matched" in stdout.getvalue()
 
 
+def test_named_sessions_are_listed_in_order_of_their_ids(user):
+    for key in ["s2", "s3", "s1"]:
+        SessionFactory(owner=user, key=key)
+    output, _ = run("s3", "s1", "s2", "--dry-run")
+    listed = [line.split(" id=")[1].split()[0] for line in output.splitlines() if " id=" in line]
+    assert listed == ["s1", "s2", "s3"]
+
+
+def test_a_delete_that_finds_every_listed_session_reports_none_left_alone(user):
+    session_with_messages(owner=user, key="s1", count=1)
+    output, _ = run("s1", "--noinput")
+    assert "no longer matched" not in output
+
+
 def test_repeated_ids_are_deleted_once(user):
     SessionFactory(owner=user, key="s1")
     output, _ = run("s1", "s1", "--noinput")
@@ -217,6 +231,23 @@ def test_older_than_keeps_a_session_idle_for_just_under_the_days_given(user):
     SessionFactory(owner=user, key="just over", updated_at=timezone.now() - timedelta(days=30, hours=1))
     run("--older-than", "30", "--noinput")
     assert list(Session.objects.values_list("key", flat=True)) == ["almost"]
+
+
+def test_older_than_keeps_a_session_idle_for_exactly_the_days_given(user, monkeypatch):
+    now = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: now)
+    SessionFactory(owner=user, key="exactly", updated_at=now - timedelta(days=30))
+    run("--older-than", "30", "--noinput")
+    assert list(Session.objects.values_list("key", flat=True)) == ["exactly"]
+
+
+def test_older_than_lists_the_longest_idle_session_first(user):
+    idle_session(user, "b-middle", days=50)
+    idle_session(user, "a-newest", days=40)
+    idle_session(user, "c-oldest", days=60)
+    output, _ = run("--older-than", "30", "--dry-run")
+    listed = [line.split(" id=")[1].split()[0] for line in output.splitlines() if " id=" in line]
+    assert listed == ["c-oldest", "b-middle", "a-newest"]
 
 
 def test_older_than_with_user_deletes_only_that_users_sessions(user, other_user):
@@ -330,6 +361,14 @@ def test_a_long_selection_is_listed_with_a_cap(user):
     assert "... and 5 more." in output
 
 
+def test_a_selection_of_exactly_the_listed_cap_has_no_more_line(user, monkeypatch):
+    monkeypatch.setattr("sessions_app.management.commands.delete_session.LISTED_SESSIONS_LIMIT", 3)
+    for i in range(3):
+        idle_session(user, f"s{i}", days=40)
+    output, _ = run("--older-than", "30", "--dry-run")
+    assert "more." not in output
+
+
 def test_a_database_failure_midway_deletes_nothing_and_says_so(user):
     session_with_messages(owner=user, key="s1", count=3)
     # After the DELETEs, inside their transaction.
@@ -429,6 +468,30 @@ def test_more_ids_than_one_run_takes_are_refused_before_any_query(user, monkeypa
     assert Session.objects.count() == 3
 
 
+def test_exactly_as_many_ids_as_one_run_takes_are_deleted(user, monkeypatch):
+    monkeypatch.setattr("sessions_app.management.commands.delete_session.IDS_PER_RUN_LIMIT", 2)
+    for key in ["s1", "s2"]:
+        SessionFactory(owner=user, key=key)
+    run("s1", "s2", "--noinput")
+    assert not Session.objects.exists()
+
+
+def test_ids_from_standard_input_with_dry_run_list_without_noinput(user, monkeypatch):
+    SessionFactory(owner=user, key="s1")
+    standard_input(monkeypatch, b"s1\n")
+    output, _ = run("--ids-from", "-", "--dry-run")
+    assert "id=s1" in output
+    assert Session.objects.exists()
+
+
+def test_a_blank_line_of_spaces_in_an_ids_file_is_skipped(user, tmp_path):
+    SessionFactory(owner=user, key="s1")
+    ids = tmp_path / "ids.txt"
+    ids.write_text("s1\n \t\n")
+    run("--ids-from", str(ids), "--noinput")
+    assert not Session.objects.exists()
+
+
 def test_a_missing_id_in_a_file_deletes_none_of_them(user, tmp_path):
     SessionFactory(owner=user, key="s1")
     ids = tmp_path / "ids.txt"
@@ -453,6 +516,13 @@ def test_a_missing_id_is_quoted_so_a_newline_in_it_cannot_forge_a_line(user):
 def test_many_missing_ids_are_named_up_to_a_limit(user):
     with pytest.raises(CommandError, match=r"'ghost19' and 5 more\. Nothing was deleted"):
         run(*[f"ghost{i}" for i in range(25)], "--noinput")
+
+
+def test_exactly_as_many_missing_ids_as_are_named_has_no_more(user, monkeypatch):
+    monkeypatch.setattr("sessions_app.management.commands.delete_session.NAMED_IDS_LIMIT", 2)
+    with pytest.raises(CommandError) as error:
+        run("ghost0", "ghost1", "--noinput")
+    assert "more" not in str(error.value)
 
 
 def test_a_dry_run_lists_even_when_quiet(user):
