@@ -75,11 +75,12 @@ def test_bulk_delete_records_each_session(auth_client, user):
         {"all": "yes"},
         ["a"],
         {"ids": ["a"] + [f"k{i}" for i in range(1000)]},
+        {"ids": ["a", "x" * 256]},
     ],
     ids=[
         "empty", "empty ids", "ids not a list", "null id", "ids and all", "all false", "all not boolean",
         "all the number 1", "all the string true", "all the string yes", "a list",
-        "1001 ids",
+        "1001 ids", "an id longer than any session's",
     ],
 )
 def test_bulk_delete_refuses_bad_bodies_with_400_and_deletes_nothing(auth_client, user, body):
@@ -87,6 +88,12 @@ def test_bulk_delete_refuses_bad_bodies_with_400_and_deletes_nothing(auth_client
     response = auth_client.post(URL, body, format="json")
     assert response.status_code == 400
     assert keys_left(user) == ["a"]
+
+
+def test_bulk_delete_takes_an_id_as_sent_so_a_space_before_it_names_another_session(auth_client, user):
+    SessionFactory(owner=user, key="a")
+    response = auth_client.post(URL, {"ids": [" a"]}, format="json")
+    assert (response.json(), keys_left(user)) == ({"status": "ok", "deleted": 0}, ["a"])
 
 
 @pytest.mark.parametrize("number", [5, 5.0], ids=["integer", "decimal"])
