@@ -208,3 +208,22 @@ def test_a_checkpoint_that_fails_is_logged_with_what_to_run(caplog):
         purge_deleted_bytes()
     assert "WAL checkpoint after a delete failed (disk I/O error)" in caplog.text
     assert "PRAGMA wal_checkpoint(TRUNCATE)" in caplog.text
+
+
+def test_a_checkpoint_still_blocked_when_its_wait_runs_out_is_logged_with_what_to_run(owner, caplog):
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA busy_timeout = 50")
+    with OlderSnapshotReader():
+        Session.objects.create(owner=owner, key="written after the reader began")
+        purge_deleted_bytes()
+    assert "WAL checkpoint after a delete was blocked" in caplog.text
+
+
+def test_the_purge_gives_the_connection_its_busy_timeout_back(written):
+    # The purge waits with SQLite's own wait off; later queries on the connection need it back.
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA busy_timeout = 1234")
+        written.delete("/api/sessions/telegram:42")
+        cursor.execute("PRAGMA busy_timeout")
+        assert cursor.fetchone() == (1234,)
+
