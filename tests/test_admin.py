@@ -23,7 +23,7 @@ from sessions_app import services
 from sessions_app.admin import SessionAdmin
 from sessions_app import admin_site
 from sessions_app.admin_site import DELETE_SELECTED_LIMIT, AdminSite, LookupCheckedChangeListMixin
-from sessions_app.models import Message, Session
+from sessions_app.models import DeletionRecord, Message, Session
 
 from .conftest import statements_that_sort
 from .factories import MessageFactory, SessionFactory, UserFactory, session_with_messages
@@ -201,6 +201,17 @@ def test_admin_delete_of_a_session_deleted_meanwhile_redirects_without_error(adm
     assert not Session.objects.exists()
 
 
+def test_deleting_a_session_another_request_deleted_first_raises_nothing_and_records_one_delete(rf, admin_user, user):
+    # The race the delete page's own check leaves: gone between that check and the delete.
+    session = session_with_messages(owner=user, key="raced", count=3)
+    stale = Session.objects.get(pk=session.pk)
+    services.session_delete(session=session, via="api")
+    request = rf.post("/")
+    request.user = admin_user
+    admin.site.get_model_admin(Session).delete_model(request, stale)
+    assert list(DeletionRecord.objects.values_list("via", flat=True)) == ["api"]
+
+
 def test_admin_bulk_delete_removes_selected_sessions_and_their_messages(admin_client, user):
     chosen = [session_with_messages(owner=user, count=3, key=f"c{i}") for i in range(2)]
     kept = session_with_messages(owner=user, count=3, key="kept")
@@ -283,6 +294,16 @@ def test_a_delete_confirmation_names_the_first_100_sessions_and_counts_the_rest(
     )
     [names] = response.context["deletable_objects"]
     assert (len(names), names[-1]) == (101, "… and 5 more")
+
+
+def test_a_delete_confirmation_of_exactly_as_many_sessions_as_it_names_counts_no_rest(admin_client, user, monkeypatch):
+    monkeypatch.setattr("sessions_app.admin.DELETION_NAMES_SHOWN", 3)
+    chosen = [SessionFactory(owner=user, key=f"s{i}") for i in range(3)]
+    response = admin_client.post(
+        CHANGELIST, {"action": "delete_selected", "_selected_action": [s.pk for s in chosen]}
+    )
+    [names] = response.context["deletable_objects"]
+    assert len(names) == 3 and not any("more" in name for name in names)
 
 
 NOT_IDS = ["abc", "1.5", "99999999999999999999999"]
