@@ -1,6 +1,7 @@
 """The list's `total`: read from each owner's SessionTotal, kept in step with every create and delete."""
 import importlib
 import io
+from unittest import mock
 
 import pytest
 from django.apps import apps
@@ -121,6 +122,31 @@ def test_the_first_counted_create_includes_sessions_already_there(auth_client, u
     Session.objects.bulk_create(Session(owner=user, key=f"s{i}") for i in range(4))
     auth_client.post("/api/sessions", {"id": "new"}, format="json")
     assert SessionTotal.objects.get(owner=user).sessions == 5
+
+
+def test_a_bulk_load_adds_all_its_sessions_to_a_total_already_there(auth_client, user):
+    auth_client.post("/api/sessions", {"id": "first"}, format="json")
+    Session.objects.bulk_create(Session(owner=user, key=f"s{i}") for i in range(5))
+    services.session_totals_adjust(changes={user.pk: 5})
+    assert listed_total(auth_client) == 6
+
+
+def test_a_create_that_finds_its_first_total_written_meanwhile_by_another_is_still_counted(user):
+    # The other create committed its sessions and the owner's first total between this
+    # create's UPDATE (which found no row) and its INSERT (which then collides).
+    SessionFactory(owner=user, key="the other create's")  # and its total of 1
+    Session.objects.create(owner=user, key="this create's")
+    filter_rows = SessionTotal.objects.filter
+    before_the_other_commit = iter([True])
+    with mock.patch.object(
+        SessionTotal.objects,
+        "filter",
+        side_effect=lambda **lookups: filter_rows(**lookups).none()
+        if next(before_the_other_commit, False)
+        else filter_rows(**lookups),
+    ):
+        services.session_totals_adjust(changes={user.pk: 1})
+    assert SessionTotal.objects.get(owner=user).sessions == 2
 
 
 def test_a_total_that_drifted_to_zero_does_not_block_a_delete(auth_client, user):
