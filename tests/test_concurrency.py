@@ -469,6 +469,33 @@ def confirm_while_another_delete_holds_the_rows(post, first_delete) -> int:
     return status
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite locks the whole database, not rows")
+def test_a_delete_waits_for_an_append_in_flight_and_takes_its_message_too():
+    session = session_with_messages(owner=UserFactory(), key="busy", count=3)
+    holding, release = threading.Event(), threading.Event()
+
+    def delete():
+        try:
+            return services.session_delete(session=session, via="api")
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        appender = pool.submit(
+            in_a_transaction_until_released,
+            lambda: services.message_create(session=session, role="user", content="late"),
+            holding,
+            release,
+        )
+        assert holding.wait(TIMEOUT)
+        deleter = pool.submit(delete)
+        waited = wait_for_a_blocked_query()
+        release.set()
+        appender.result(TIMEOUT)
+        deleted = deleter.result(TIMEOUT)  # without the session's row lock: IntegrityError at commit
+    assert (waited, deleted.messages, Message.objects.count(), Session.objects.count()) == (True, 4, 0, 0)
+
+
 # What a delete page deletes: how to make one, its admin's path, how another request deletes it.
 DELETE_PAGES = {
     "session": (
