@@ -226,3 +226,11 @@ def test_session_create_refuses_an_invalid_key_whoever_calls_it(user):
     with pytest.raises(ValidationError):
         services.session_create(owner=user, key="a/b")
     assert not Session.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_users_sessions_outside_any_transaction_makes_its_own(user):
+    # Its row locks need a transaction (PostgreSQL refuses FOR UPDATE in autocommit); every caller so far had one.
+    session_with_messages(owner=user, key="s1", count=2)
+    services.sessions_of_deleted_users_delete(users=[user])
+    assert (Session.objects.count(), Message.objects.count()) == (0, 0)
