@@ -9,7 +9,10 @@ slowly on purpose: clients the operator does not trust reach the service through
 buffering proxy (nginx), and there GUNICORN_THREADS=1 (gunicorn's sync worker)
 measured faster on SQLite: bench/RESULTS.md, section 6.
 """
+import logging
 import os
+
+from gunicorn.glogging import Logger
 
 from sessions_app.log_filters import JSON_FORMATTER
 
@@ -27,7 +30,12 @@ logconfig_dict = {
     "root": {"level": "INFO", "handlers": ["json_stderr"]},
     "loggers": {
         # Not propagated: Django points the root logger at standard error too; each line twice.
-        "gunicorn.error": {"level": loglevel.upper(), "handlers": ["json_stderr"], "propagate": False},
+        # As gunicorn reads the level: a name it does not know is INFO, not a failed start.
+        "gunicorn.error": {
+            "level": Logger.LOG_LEVELS.get(loglevel.lower(), logging.INFO),
+            "handlers": ["json_stderr"],
+            "propagate": False,
+        },
         # A logging config turns gunicorn's access log on; its lines would hold query strings
         # (a search's words), and pocketpaw.requests already logs each request without them.
         "gunicorn.access": {"handlers": ["discard"], "propagate": False},
