@@ -11,7 +11,7 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 from sessions_app.models import Session
 
 from .conftest import PASSWORD, login
-from .factories import SessionFactory
+from .factories import SessionFactory, UserFactory
 
 
 def b64(data: bytes) -> str:
@@ -248,6 +248,7 @@ def token_with_claims(token_class, user, **claims) -> str:
 MALFORMED_CLAIMS = {
     "exp as a string": {"exp": "1796260078"},
     "exp past year 9999": {"exp": 10**20},
+    "exp in year 33658": {"exp": 10**12},
     "no jti": {"jti": None},
     "user_id a list": {"user_id": [1]},
 }
@@ -274,3 +275,12 @@ def send_token(api_client, route: str, token: str):
 def test_a_signed_token_with_a_malformed_claim_is_401(api_client, user, route, token_class, claims):
     response = send_token(api_client, route, token_with_claims(token_class, user, **claims))
     assert response.status_code == 401
+
+
+def test_a_token_naming_user_id_true_does_not_sign_in_as_user_1(api_client, user):
+    # In Python True == 1: read as a number, the claim would name the account with id 1.
+    first = User.objects.filter(pk=1).first() or UserFactory(pk=1, username="first")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_with_claims(AccessToken, user, user_id=True)}")
+    response = api_client.get("/api/sessions")
+    assert (first.pk, response.status_code) == (1, 401)
+
