@@ -1,5 +1,6 @@
 """Listing, renaming, history, search and export: how PocketPaw's web client browses sessions."""
 import json
+import re
 from datetime import UTC, timedelta
 
 import pytest
@@ -403,6 +404,17 @@ def test_json_export_is_an_attachment_with_the_documented_fields(auth_client, us
     assert (body["session_id"], body["title"], body["message_count"]) == ("telegram:1", "Trip", 3)
     assert [m["content"] for m in body["messages"]] == ["message 0", "message 1", "message 2"]
     assert set(body["messages"][0]) == {"id", "role", "content", "timestamp", "metadata"}
+
+
+def test_json_export_says_when_it_was_made_in_the_apis_time_format(auth_client, user):
+    SessionFactory(owner=user, key="s1")
+    exported_at = json.loads(read_download(auth_client.get("/api/sessions/s1/export")))["exported_at"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", exported_at)
+
+
+def test_json_export_ends_with_a_line_break(auth_client, user):
+    SessionFactory(owner=user, key="s1")
+    assert read_download(auth_client.get("/api/sessions/s1/export")).endswith("]}\n")
 
 
 def test_json_export_says_its_format_version_is_1(auth_client, user):

@@ -44,6 +44,7 @@ INVALID_KEYS = {
     "too long": "x" * 256,
     "dot": ".",
     "two dots": "..",
+    "dots only": "...",
     "reserved search": "search",
 }
 
@@ -278,6 +279,13 @@ def test_append_message_defaults_metadata_to_empty_object(auth_client, user):
         "/api/sessions/s1/messages", {"role": "user", "content": "a"}, format="json"
     )
     assert response.json()["metadata"] == {}
+
+
+def test_append_message_keeps_the_contents_spaces_and_line_breaks(auth_client, user):
+    SessionFactory(owner=user, key="s1")
+    content = "  indented code\n\treturn x\n\n"
+    auth_client.post("/api/sessions/s1/messages", {"role": "user", "content": content}, format="json")
+    assert Message.objects.get().content == content
 
 
 def test_append_message_to_missing_session_is_404(auth_client):

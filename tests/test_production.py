@@ -218,6 +218,12 @@ def test_other_routes_still_refuse_an_unlisted_host(auth_client, settings, path)
     assert auth_client.get(path, HTTP_HOST="10.0.0.5:8000").status_code == 400
 
 
+@pytest.mark.parametrize("method", ["post", "delete"])
+def test_health_refuses_an_unlisted_host_for_anything_but_a_probe(api_client, db, settings, method):
+    settings.ALLOWED_HOSTS = ["sessions.example.com"]
+    assert getattr(api_client, method)("/api/health", HTTP_HOST="10.0.0.5:8000").status_code == 400
+
+
 def test_health_answers_over_plain_http_under_a_path_prefix_when_https_is_enforced(api_client, db, settings):
     settings.SECURE_SSL_REDIRECT = True
     assert api_client.get("/api/health", SCRIPT_NAME="/pocketpaw").status_code == 200
