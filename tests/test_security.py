@@ -357,6 +357,13 @@ def test_a_body_with_the_identity_encoding_is_accepted(auth_client):
     assert response.status_code == 201
 
 
+def test_a_delete_without_a_body_is_answered_whatever_content_encoding_it_names(auth_client, user):
+    # A client that labels every request, bodies or not: nothing would need decoding.
+    SessionFactory(owner=user, key="s1")
+    response = auth_client.delete("/api/sessions/s1", HTTP_CONTENT_ENCODING="gzip")
+    assert (response.status_code, Session.objects.exists()) == (200, False)
+
+
 def test_a_body_over_the_limit_on_the_admin_is_413(client, db, settings):
     response = client.post("/admin/login/", {"username": "x" * settings.API_MAX_BODY_BYTES})
     assert response.status_code == 413
