@@ -361,3 +361,39 @@ def test_a_head_answer_streams_nothing_of_a_streamed_body(rf):
     middleware = HeadWithoutBodyMiddleware(lambda request: StreamingHttpResponse(body()))
     response = middleware(rf.head("/api/sessions/s1/export"))
     assert (list(response.streaming_content), produced) == ([], [])
+
+
+# Each variable of the README's configuration table with a plain default, and how the running
+# service shows that default, written as the table writes it.
+DOCUMENTED_DEFAULTS = {
+    "DATABASE_CONN_MAX_AGE": "str(settings.DATABASES['default']['CONN_MAX_AGE'])",
+    "JWT_ACCESS_MINUTES": "str(settings.SIMPLE_JWT['ACCESS_TOKEN_LIFETIME'] // timedelta(minutes=1))",
+    "JWT_REFRESH_DAYS": "str(settings.SIMPLE_JWT['REFRESH_TOKEN_LIFETIME'] // timedelta(days=1))",
+    "THROTTLE_LOGIN_ADDRESS": "settings.API_THROTTLE_RATES['login_address']",
+    "THROTTLE_LOGIN_USERNAME": "settings.API_THROTTLE_RATES['login_username']",
+    "THROTTLE_USER": "settings.API_THROTTLE_RATES['user']",
+    "DJANGO_NUM_PROXIES": "str(settings.REST_FRAMEWORK['NUM_PROXIES'])",
+    "SEARCH_TIME_LIMIT_SECONDS": "str(settings.SEARCH_TIME_LIMIT_SECONDS)",
+    "SESSIONS_MESSAGE_MAX_LENGTH": "str(settings.SESSIONS_MESSAGE_MAX_LENGTH)",
+}
+
+
+def readme_defaults() -> dict[str, str]:
+    """The Default column of the README's configuration table, one entry per variable
+    (a row naming several, `A` / `B`, gives each its own)."""
+    defaults = {}
+    for line in (PROJECT / "README.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`"):
+            names, values = cells[0].split(" / "), cells[1].split(" / ")
+            if len(names) == len(values):
+                defaults.update((name.strip("`"), value.strip("`")) for name, value in zip(names, values))
+    return defaults
+
+
+def test_the_readmes_configuration_table_gives_the_defaults_the_service_runs_with():
+    shown = ", ".join(f"{name!r}: {expression}" for name, expression in DOCUMENTED_DEFAULTS.items())
+    program = f"import json; from datetime import timedelta; from django.conf import settings; print(json.dumps({{{shown}}}))"
+    result = manage("shell", "-c", program, env_overrides={"DJANGO_DEBUG": "1"}, drop=DOCUMENTED_DEFAULTS)
+    running = json.loads(result.stdout.strip().splitlines()[-1]) if result.returncode == 0 else result.stderr
+    assert running == {name: readme_defaults()[name] for name in DOCUMENTED_DEFAULTS}, result.stderr
