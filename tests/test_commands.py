@@ -32,6 +32,11 @@ def run(*args, answer=None):
     return stdout.getvalue(), prompt
 
 
+def listed_ids(output: str) -> list[str]:
+    """The session ids of a run's listing, in the order listed."""
+    return [line.split(" id=")[1].split()[0] for line in output.splitlines() if " id=" in line]
+
+
 def test_noinput_deletes_the_session_and_its_messages(user):
     session_with_messages(owner=user, key="s1", count=4)
     run("s1", "--noinput")
@@ -192,8 +197,7 @@ def test_named_sessions_are_listed_in_order_of_their_ids(user):
     for key in ["s2", "s3", "s1"]:
         SessionFactory(owner=user, key=key)
     output, _ = run("s3", "s1", "s2", "--dry-run")
-    listed = [line.split(" id=")[1].split()[0] for line in output.splitlines() if " id=" in line]
-    assert listed == ["s1", "s2", "s3"]
+    assert listed_ids(output) == ["s1", "s2", "s3"]
 
 
 def test_a_delete_that_finds_every_listed_session_reports_none_left_alone(user):
@@ -246,8 +250,7 @@ def test_older_than_lists_the_longest_idle_session_first(user):
     idle_session(user, "a-newest", days=40)
     idle_session(user, "c-oldest", days=60)
     output, _ = run("--older-than", "30", "--dry-run")
-    listed = [line.split(" id=")[1].split()[0] for line in output.splitlines() if " id=" in line]
-    assert listed == ["c-oldest", "b-middle", "a-newest"]
+    assert listed_ids(output) == ["c-oldest", "b-middle", "a-newest"]
 
 
 def test_older_than_with_user_deletes_only_that_users_sessions(user, other_user):
