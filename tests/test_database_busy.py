@@ -121,6 +121,36 @@ def test_a_busy_error_with_sqlites_extended_code_answers_503(auth_client, user):
     assert response.status_code == 503
 
 
+class DriverError(Exception):
+    """What a database driver raised, as Django keeps it in __cause__."""
+
+    def __init__(self, *, sqlstate=None, sqlite_errorcode=None):
+        super().__init__("driver error")
+        if sqlstate is not None:
+            self.sqlstate = sqlstate
+        if sqlite_errorcode is not None:
+            self.sqlite_errorcode = sqlite_errorcode
+
+
+RETRYABLE_DRIVER_ERRORS = {
+    "SQLite: table locked": DriverError(sqlite_errorcode=sqlite3.SQLITE_LOCKED),
+    "PostgreSQL: connection failure": DriverError(sqlstate="08006"),
+    "PostgreSQL: serialization failure": DriverError(sqlstate="40001"),
+    "PostgreSQL: deadlock": DriverError(sqlstate="40P01"),
+    "PostgreSQL: too many connections": DriverError(sqlstate="53300"),
+}
+
+
+@pytest.mark.parametrize("driver_error", RETRYABLE_DRIVER_ERRORS.values(), ids=RETRYABLE_DRIVER_ERRORS.keys())
+def test_a_database_error_that_a_retry_can_clear_answers_503_with_retry_after(auth_client, user, driver_error):
+    session_with_messages(owner=user, key="s1", count=1)
+    error = OperationalError("driver error")
+    error.__cause__ = driver_error
+    with mock.patch.object(services, "session_delete_for_user", side_effect=error):
+        response = auth_client.delete("/api/sessions/s1")
+    assert (response.status_code, "Retry-After" in response) == (503, True)
+
+
 def sqlite_busy_snapshot_error() -> OperationalError:
     # SQLITE_BUSY_SNAPSHOT: a WAL reader's snapshot went stale under a writer; busy all the same.
     driver_error = sqlite3.OperationalError("database is locked")
