@@ -364,6 +364,11 @@ def test_a_delete_without_a_body_is_answered_whatever_content_encoding_it_names(
     assert (response.status_code, Session.objects.exists()) == (200, False)
 
 
+def test_an_error_outside_the_api_is_plain_text_not_json(client, db, settings):
+    response = client.post("/admin/login/", {"username": "x" * settings.API_MAX_BODY_BYTES})
+    assert (response.status_code, response["Content-Type"]) == (413, "text/plain; charset=utf-8")
+
+
 def test_a_body_over_the_limit_on_the_admin_is_413(client, db, settings):
     response = client.post("/admin/login/", {"username": "x" * settings.API_MAX_BODY_BYTES})
     assert response.status_code == 413
