@@ -260,6 +260,11 @@ def test_memory_session_of_an_unencoded_plus_id_is_404_not_the_id_without_it(aut
     assert response.json() == {"detail": "Session not found"}
 
 
+def test_memory_session_with_an_id_longer_than_any_session_is_400(auth_client):
+    response = auth_client.get("/api/memory/session", {"id": "x" * 256})
+    assert (response.status_code, list(response.json())) == (400, ["id"])
+
+
 def test_memory_session_without_id_is_400(auth_client):
     response = auth_client.get("/api/memory/session")
     assert response.status_code == 400

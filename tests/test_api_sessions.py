@@ -128,10 +128,21 @@ def test_create_refuses_invalid_id_with_400(auth_client, key):
     assert not Session.objects.exists()
 
 
+def test_an_invalid_id_is_refused_with_the_rule_it_broke(auth_client):
+    response = auth_client.post("/api/sessions", {"id": "a b"}, format="json")
+    assert response.json() == {"id": ["Session ids are 1-255 characters from letters, digits and _ - . : @ + ! = ~."]}
+
+
 def test_create_refuses_title_over_200_characters(auth_client):
     response = auth_client.post("/api/sessions", {"title": "t" * 201}, format="json")
     assert response.status_code == 400
     assert not Session.objects.exists()
+
+
+@pytest.mark.parametrize("title", ["", "   "], ids=["empty", "spaces only"])
+def test_create_refuses_a_blank_title_with_400(auth_client, title):
+    response = auth_client.post("/api/sessions", {"id": "s1", "title": title}, format="json")
+    assert (response.status_code, Session.objects.exists()) == (400, False)
 
 
 @pytest.mark.parametrize("channel", ["a b", "x/y", "", "c" * 65])
