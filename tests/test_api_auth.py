@@ -284,3 +284,10 @@ def test_a_token_naming_user_id_true_does_not_sign_in_as_user_1(api_client, user
     response = api_client.get("/api/sessions")
     assert (first.pk, response.status_code) == (1, 401)
 
+
+
+def test_a_token_login_leaves_the_accounts_last_login_alone(api_client, user):
+    # A bot logs in over and over: no write to the account's row each time.
+    login(api_client)
+    user.refresh_from_db()
+    assert user.last_login is None
