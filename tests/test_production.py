@@ -181,6 +181,31 @@ def test_admin_cookies_are_https_only_with_debug_off():
     assert cookie_security() == "True True"
 
 
+@pytest.mark.parametrize("on", ["1", "true", "yes", "on", "ON"])
+def test_an_on_off_variable_is_on_for_each_spelling_of_yes(on):
+    assert cookie_security(DJANGO_DEBUG="1", DJANGO_SECURE_COOKIES=on) == "True True"
+
+
+def status_of_a_request_forwarded_as_https(**env) -> str:
+    result = manage(
+        "shell",
+        "-c",
+        "from django.test import Client; print(Client().get('/api/sessions', "
+        "HTTP_HOST='sessions.example.com', HTTP_X_FORWARDED_PROTO='https').status_code)",
+        env_overrides={**PRODUCTION_ENV, **env},
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_behind_a_tls_proxy_a_request_it_forwarded_as_https_is_not_redirected():
+    assert status_of_a_request_forwarded_as_https() == "401"
+
+
+def test_without_the_tls_proxy_setting_a_forwarded_proto_header_is_not_believed():
+    assert status_of_a_request_forwarded_as_https(DJANGO_BEHIND_TLS_PROXY="0") == "301"
+
+
 def test_django_secure_cookies_0_lets_the_admin_cookies_travel_over_http():
     assert cookie_security(DJANGO_SECURE_COOKIES="0") == "False False"
 
