@@ -94,16 +94,19 @@ def test_check_deploy_passes_with_the_documented_production_settings():
     assert result.returncode == 0, result.stderr
 
 
-def connection_reuse(**env) -> str:
-    result = manage(
-        "shell",
-        "-c",
-        "from django.db import connection as c; "
-        "print(c.settings_dict['CONN_MAX_AGE'], c.settings_dict['CONN_HEALTH_CHECKS'])",
-        env_overrides={**PRODUCTION_ENV, **env},
-    )
+def printed_in_production(program: str, **env) -> str:
+    """The last line `program` prints in `manage.py shell`, run with the production settings and `env`."""
+    result = manage("shell", "-c", program, env_overrides={**PRODUCTION_ENV, **env})
     assert result.returncode == 0, result.stderr
     return result.stdout.strip().splitlines()[-1]
+
+
+def connection_reuse(**env) -> str:
+    return printed_in_production(
+        "from django.db import connection as c; "
+        "print(c.settings_dict['CONN_MAX_AGE'], c.settings_dict['CONN_HEALTH_CHECKS'])",
+        **env,
+    )
 
 
 def test_loading_the_wsgi_application_imports_the_views_without_connecting_to_the_database():
@@ -167,14 +170,9 @@ def test_other_settings_in_pgoptions_are_kept_beside_the_lock_timeout(db):
 
 
 def cookie_security(**env) -> str:
-    result = manage(
-        "shell",
-        "-c",
-        "from django.conf import settings as s; print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE)",
-        env_overrides={**PRODUCTION_ENV, **env},
+    return printed_in_production(
+        "from django.conf import settings as s; print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE)", **env
     )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip().splitlines()[-1]
 
 
 def test_admin_cookies_are_https_only_with_debug_off():
@@ -187,15 +185,11 @@ def test_an_on_off_variable_is_on_for_each_spelling_of_yes(on):
 
 
 def status_of_a_request_forwarded_as_https(**env) -> str:
-    result = manage(
-        "shell",
-        "-c",
+    return printed_in_production(
         "from django.test import Client; print(Client().get('/api/sessions', "
         "HTTP_HOST='sessions.example.com', HTTP_X_FORWARDED_PROTO='https').status_code)",
-        env_overrides={**PRODUCTION_ENV, **env},
+        **env,
     )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip().splitlines()[-1]
 
 
 def test_behind_a_tls_proxy_a_request_it_forwarded_as_https_is_not_redirected():
