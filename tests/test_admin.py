@@ -287,22 +287,25 @@ def test_a_selection_over_the_admin_s_limit_is_refused_with_a_message_and_delete
     assert Session.objects.count() == 3
 
 
-def test_a_delete_confirmation_names_the_first_100_sessions_and_counts_the_rest(admin_client, user):
-    chosen = [SessionFactory(owner=user, key=f"s{i:03}") for i in range(105)]
+def names_on_the_delete_confirmation(admin_client, sessions) -> list[str]:
+    """What the "Delete selected sessions" confirmation lists for these sessions."""
     response = admin_client.post(
-        CHANGELIST, {"action": "delete_selected", "_selected_action": [s.pk for s in chosen]}
+        CHANGELIST, {"action": "delete_selected", "_selected_action": [s.pk for s in sessions]}
     )
     [names] = response.context["deletable_objects"]
+    return names
+
+
+def test_a_delete_confirmation_names_the_first_100_sessions_and_counts_the_rest(admin_client, user):
+    chosen = [SessionFactory(owner=user, key=f"s{i:03}") for i in range(105)]
+    names = names_on_the_delete_confirmation(admin_client, chosen)
     assert (len(names), names[-1]) == (101, "… and 5 more")
 
 
 def test_a_delete_confirmation_of_exactly_as_many_sessions_as_it_names_counts_no_rest(admin_client, user, monkeypatch):
     monkeypatch.setattr("sessions_app.admin.DELETION_NAMES_SHOWN", 3)
     chosen = [SessionFactory(owner=user, key=f"s{i}") for i in range(3)]
-    response = admin_client.post(
-        CHANGELIST, {"action": "delete_selected", "_selected_action": [s.pk for s in chosen]}
-    )
-    [names] = response.context["deletable_objects"]
+    names = names_on_the_delete_confirmation(admin_client, chosen)
     assert len(names) == 3 and not any("more" in name for name in names)
 
 
@@ -381,10 +384,7 @@ def test_changelist_that_finds_the_database_busy_answers_503(admin_client):
 
 def test_a_delete_confirmation_names_each_sessions_owner(admin_client, user, other_user):
     chosen = [SessionFactory(owner=owner, key="shared") for owner in (user, other_user)]
-    response = admin_client.post(
-        CHANGELIST, {"action": "delete_selected", "_selected_action": [s.pk for s in chosen]}
-    )
-    [names] = response.context["deletable_objects"]
+    names = names_on_the_delete_confirmation(admin_client, chosen)
     assert sorted(names) == sorted(f"Session shared, owned by {owner.username}" for owner in (user, other_user))
 
 
