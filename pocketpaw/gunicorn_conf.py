@@ -7,7 +7,7 @@ download is not cut off. But each thread waits for a whole request, so the eight
 threads are no defence against a few dozen connections that send their requests
 slowly on purpose: clients the operator does not trust reach the service through a
 buffering proxy (nginx), and there GUNICORN_THREADS=1 (gunicorn's sync worker)
-measured faster on SQLite: bench/RESULTS.md, section 6.
+measured a far shorter tail on SQLite for about as many requests: bench/RESULTS.md, section 6.
 """
 import logging
 import os
