@@ -36,16 +36,27 @@ logconfig_dict = {
             "handlers": ["json_stderr"],
             "propagate": False,
         },
-        # A logging config turns gunicorn's access log on; its lines would hold query strings
-        # (a search's words), and pocketpaw.requests already logs each request without them.
-        "gunicorn.access": {"handlers": ["discard"], "propagate": False},
     },
     "handlers": {
         "json_stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
-        "discard": {"class": "logging.NullHandler"},
     },
     "formatters": {"json": JSON_FORMATTER},
 }
+
+
+class LoggerWithoutAccessLog(Logger):
+    """gunicorn's logger, its access log off as `accesslog = None` says.
+
+    A logging config (logconfig_dict) turns the access log on, and gunicorn would then build
+    a line for every request (23 µs measured) that no handler writes. pocketpaw.requests
+    logs each request, without its query string (a search's words).
+    """
+
+    access_log_enabled = False
+
+
+logger_class = LoggerWithoutAccessLog
+
 # The workers share the code loaded once in the master.
 preload_app = True
 # No control socket (gunicornc): by default it is one path in $HOME for every gunicorn the
