@@ -1,4 +1,6 @@
+import subprocess
 import threading
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -69,6 +71,16 @@ def other_client(other_user):
 def path_segment(key: str, encoded: bool) -> str:
     """A session id as a client puts it in a URL: as it is, or percent-encoded."""
     return quote(key, safe="") if encoded else key
+
+
+def bytes_on_disk(path: Path) -> bytes:
+    """A database file's bytes, read by another process.
+
+    Closing any descriptor of a file drops every POSIX lock this process holds on it,
+    SQLite's included: a connection in another process (a test's second worker) would
+    then take itself for the last one and delete the log from under this one's.
+    """
+    return subprocess.run(["cat", str(path)], capture_output=True, check=True).stdout
 
 
 class OnAnotherConnection(threading.Thread):

@@ -5,6 +5,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from .conftest import bytes_on_disk
 from .factories import SessionFactory
 
 
@@ -79,4 +80,4 @@ def test_migrating_leaves_no_byte_of_a_deleted_message_the_early_index_held(data
 def database_bytes() -> str:
     name = Path(connection.settings_dict["NAME"])
     files = [p for p in (name, Path(f"{name}-wal")) if p.exists()]
-    return b"".join(p.read_bytes() for p in files).decode("latin-1")
+    return b"".join(bytes_on_disk(p) for p in files).decode("latin-1")

@@ -17,7 +17,7 @@ from django.utils import timezone
 from sessions_app.models import Message, Session
 from sessions_app.storage import purge_deleted_bytes
 
-from .conftest import OnAnotherConnection, bearer_client
+from .conftest import OnAnotherConnection, bearer_client, bytes_on_disk
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -35,7 +35,7 @@ def database_files() -> list[Path]:
 
 def traces_of(marker: str) -> list[str]:
     needle = marker.lower().encode()
-    return [str(path) for path in database_files() if needle in path.read_bytes().lower()]
+    return [str(path) for path in database_files() if needle in bytes_on_disk(path).lower()]
 
 
 @pytest.fixture
