@@ -707,6 +707,9 @@ def delete_session_into_a_pipe(env: dict, *args: str, stderr_too: bool = False):
         stdout=write_end,
         stderr=write_end if stderr_too else subprocess.PIPE,
         text=True,
+        # Ctrl-C as a terminal delivers it, even when the suite itself runs as a background
+        # job (which ignores SIGINT, and a child would inherit that).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     os.close(write_end)
     return process, read_end
