@@ -5,6 +5,7 @@ environment here, and only here. The defaults are safe: DEBUG is off, and with
 DEBUG off the service refuses to start without a real secret key and an
 explicit host list. `make run` turns DEBUG on for local development.
 """
+import logging
 import os
 import secrets
 from datetime import timedelta
@@ -34,6 +35,16 @@ def env_int(name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}.") from None
+
+
+def env_log_level(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    # logging knows the names in capitals only; gunicorn's own level takes either case.
+    if value.upper() not in logging.getLevelNamesMapping():
+        raise ImproperlyConfigured(f"{name} must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {value!r}.")
+    return value.upper()
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -334,6 +345,7 @@ SPECTACULAR_SETTINGS = {
 # `manage.py delete_session --retention` (run it from cron). Unset: kept forever.
 SESSION_RETENTION_DAYS = env_int("SESSION_RETENTION_DAYS", 0) or None
 
+LOG_LEVEL = env_log_level("DJANGO_LOG_LEVEL", "INFO")
 # One JSON line per request on the "pocketpaw.requests" logger: method, path,
 # status, duration and user id. Never a body, so no message text reaches a log.
 LOGGING = {
@@ -360,8 +372,11 @@ LOGGING = {
             "level": "INFO",
             "propagate": False,
         },
+        # Replaces Django's default, whose own console handler (debug only) printed
+        # make run's lines twice; its records reach the root's handler instead.
+        "django": {"handlers": [], "level": LOG_LEVEL},
         # The request log above already records every 4xx/5xx.
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
-    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }

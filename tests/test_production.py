@@ -58,6 +58,40 @@ def test_a_setting_wrong_in_the_environment_is_one_line_on_stderr_and_exit_1():
     )
 
 
+def test_an_unknown_log_level_is_one_line_on_stderr_and_exit_1():
+    result = manage("check", env_overrides={"DJANGO_DEBUG": "1", "DJANGO_LOG_LEVEL": "loud"})
+    assert (result.returncode, result.stderr) == (
+        1,
+        "Configuration error: DJANGO_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got 'loud'.\n",
+    )
+
+
+def test_a_log_level_in_lower_case_sets_the_level():
+    # As GUNICORN_LOG_LEVEL takes it; Python's logging refused it with a traceback.
+    level = printed_in_production("import logging; print(logging.getLogger().level)", DJANGO_LOG_LEVEL="warning")
+    assert level == str(logging.WARNING)
+
+
+def djangos_lines_written(level: str, debug: str) -> list[str]:
+    """What a warning and an error logged by Django leave on standard error."""
+    program = (
+        "import logging; probe = logging.getLogger('django.security.Probe'); "
+        "probe.warning('probe warning'); probe.error('probe error')"
+    )
+    result = manage("shell", "-c", program, env_overrides={**PRODUCTION_ENV, "DJANGO_DEBUG": debug, "DJANGO_LOG_LEVEL": level})
+    assert result.returncode == 0, result.stderr
+    return [line for line in result.stderr.splitlines() if "probe" in line]
+
+
+def test_the_log_level_applies_to_djangos_own_lines():
+    assert ["probe error" in line for line in djangos_lines_written("ERROR", debug="0")] == [True]
+
+
+def test_make_run_writes_each_of_djangos_lines_once():
+    # Django's default config gave its lines a console handler of their own when debugging.
+    assert len(djangos_lines_written("INFO", debug="1")) == 2
+
+
 def test_traceback_still_shows_where_a_setting_was_refused():
     result = manage("check", "--traceback", env_overrides={"DJANGO_DEBUG": "1", "SESSION_RETENTION_DAYS": "abc"})
     assert "Traceback" in result.stderr
@@ -392,6 +426,7 @@ def test_a_head_answer_streams_nothing_of_a_streamed_body(rf):
 # service shows that default, written as the table writes it.
 DOCUMENTED_DEFAULTS = {
     "DATABASE_CONN_MAX_AGE": "str(settings.DATABASES['default']['CONN_MAX_AGE'])",
+    "DJANGO_LOG_LEVEL": "settings.LOG_LEVEL",
     "JWT_ACCESS_MINUTES": "str(settings.SIMPLE_JWT['ACCESS_TOKEN_LIFETIME'] // timedelta(minutes=1))",
     "JWT_REFRESH_DAYS": "str(settings.SIMPLE_JWT['REFRESH_TOKEN_LIFETIME'] // timedelta(days=1))",
     "THROTTLE_LOGIN_ADDRESS": "settings.API_THROTTLE_RATES['login_address']",
