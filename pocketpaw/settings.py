@@ -7,6 +7,7 @@ explicit host list. `make run` turns DEBUG on for local development.
 """
 import logging
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -21,10 +22,13 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value.strip() == "":
+    value = os.environ.get(name, "").strip()
+    if not value:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    # Refused rather than read as off: a misspelt DJANGO_SECURE_SSL_REDIRECT=ture was silently off.
+    if value.lower() not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+        raise ImproperlyConfigured(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {value!r}.")
+    return value.lower() in {"1", "true", "yes", "on"}
 
 
 def env_int(name: str, default: int) -> int:
@@ -45,6 +49,19 @@ def env_log_level(name: str, default: str) -> str:
     if value.upper() not in logging.getLevelNamesMapping():
         raise ImproperlyConfigured(f"{name} must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {value!r}.")
     return value.upper()
+
+
+def env_rate(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    # What DRF's throttles can read; anything else failed every throttled request with a 500.
+    if not re.fullmatch(r"[0-9]+/(?:s|m|h|d|sec|min|second|minute|hour|day|seconds|minutes|hours|days)", value):
+        raise ImproperlyConfigured(
+            f"{name} must be a number of requests per second, minute, hour or day, such as '30/minute', "
+            f"got {value!r}."
+        )
+    return value
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -288,9 +305,9 @@ CACHES = {
     },
 }
 API_THROTTLE_RATES = {
-    "login_address": os.environ.get("THROTTLE_LOGIN_ADDRESS", "30/minute"),
-    "login_username": os.environ.get("THROTTLE_LOGIN_USERNAME", "10/minute"),
-    "user": os.environ.get("THROTTLE_USER", "3000/minute"),
+    "login_address": env_rate("THROTTLE_LOGIN_ADDRESS", "30/minute"),
+    "login_username": env_rate("THROTTLE_LOGIN_USERNAME", "10/minute"),
+    "user": env_rate("THROTTLE_USER", "3000/minute"),
 }
 
 # The longest message a client may append, in characters.

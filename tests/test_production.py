@@ -58,6 +58,37 @@ def test_a_setting_wrong_in_the_environment_is_one_line_on_stderr_and_exit_1():
     )
 
 
+def test_a_rate_limit_the_throttles_cannot_read_is_one_line_on_stderr_and_exit_1():
+    # It used to start, then answer every request the limit applies to with a 500.
+    result = manage("check", env_overrides={"DJANGO_DEBUG": "1", "THROTTLE_USER": "3000 per minute"})
+    assert (result.returncode, result.stderr) == (
+        1,
+        "Configuration error: THROTTLE_USER must be a number of requests per second, minute, hour or day, "
+        "such as '30/minute', got '3000 per minute'.\n",
+    )
+
+
+def test_a_rate_limit_set_in_the_environment_is_the_one_applied():
+    program = "from django.conf import settings; print(settings.API_THROTTLE_RATES['login_username'])"
+    rate = printed_in_production(program, THROTTLE_LOGIN_USERNAME="5/hour")
+    assert rate == "5/hour"
+
+
+def test_an_on_or_off_setting_misspelt_is_one_line_on_stderr_and_exit_1():
+    # It used to be read as off: a misspelt HTTPS redirect was silently not made.
+    result = manage("check", env_overrides={"DJANGO_DEBUG": "1", "DJANGO_SECURE_SSL_REDIRECT": "ture"})
+    assert (result.returncode, result.stderr) == (
+        1,
+        "Configuration error: DJANGO_SECURE_SSL_REDIRECT must be 1 or 0 (true/false, yes/no, on/off), got 'ture'.\n",
+    )
+
+
+@pytest.mark.parametrize("off", ["0", "false", "No", "off"])
+def test_an_on_or_off_setting_reads_each_spelling_of_off(off):
+    program = "from django.conf import settings; print(settings.SECURE_SSL_REDIRECT)"
+    assert printed_in_production(program, DJANGO_SECURE_SSL_REDIRECT=off) == "False"
+
+
 def test_an_unknown_log_level_is_one_line_on_stderr_and_exit_1():
     result = manage("check", env_overrides={"DJANGO_DEBUG": "1", "DJANGO_LOG_LEVEL": "loud"})
     assert (result.returncode, result.stderr) == (
