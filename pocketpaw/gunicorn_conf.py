@@ -9,30 +9,29 @@ slowly on purpose: clients the operator does not trust reach the service through
 buffering proxy (nginx), and there GUNICORN_THREADS=1 (gunicorn's sync worker)
 measured a far shorter tail on SQLite for about as many requests: bench/RESULTS.md, section 6.
 """
-import logging
 import os
 
 from gunicorn.glogging import Logger
 
+from pocketpaw.env import env_int, env_log_level
 from sessions_app.log_filters import JSON_FORMATTER
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+workers = env_int("WEB_CONCURRENCY", 2)
+threads = env_int("GUNICORN_THREADS", 4)
+timeout = env_int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = 20
 # Django's request log (pocketpaw.requests) already writes one JSON line per request.
 accesslog = None
 errorlog = "-"
-loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+loglevel = env_log_level("GUNICORN_LOG_LEVEL", "INFO")
 # gunicorn's own lines (starting, workers booting and exiting) in the JSON Django's have.
 logconfig_dict = {
     "root": {"level": "INFO", "handlers": ["json_stderr"]},
     "loggers": {
         # Not propagated: Django points the root logger at standard error too; each line twice.
-        # As gunicorn reads the level: a name it does not know is INFO, not a failed start.
         "gunicorn.error": {
-            "level": Logger.LOG_LEVELS.get(loglevel.lower(), logging.INFO),
+            "level": loglevel,
             "handlers": ["json_stderr"],
             "propagate": False,
         },

@@ -1,13 +1,12 @@
 """Settings for the PocketPaw sessions service.
 
 Everything that differs between a laptop and a server is read from the
-environment here, and only here. The defaults are safe: DEBUG is off, and with
+environment here (gunicorn's own settings in gunicorn_conf.py), through the
+readers of pocketpaw/env.py. The defaults are safe: DEBUG is off, and with
 DEBUG off the service refuses to start without a real secret key and an
 explicit host list. `make run` turns DEBUG on for local development.
 """
-import logging
 import os
-import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -16,58 +15,10 @@ import dj_database_url
 from corsheaders.defaults import default_headers as corsheaders_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
+from pocketpaw.env import env_bool, env_int, env_list, env_log_level, env_rate
 from sessions_app.log_filters import JSON_FORMATTER
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    # Refused rather than read as off: a misspelt DJANGO_SECURE_SSL_REDIRECT=ture was silently off.
-    if value.lower() not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
-        raise ImproperlyConfigured(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {value!r}.")
-    return value.lower() in {"1", "true", "yes", "on"}
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}.") from None
-
-
-def env_log_level(name: str, default: str) -> str:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    # logging knows the names in capitals only; gunicorn's own level takes either case.
-    if value.upper() not in logging.getLevelNamesMapping():
-        raise ImproperlyConfigured(f"{name} must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {value!r}.")
-    return value.upper()
-
-
-def env_rate(name: str, default: str) -> str:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    # What DRF's throttles can read; anything else failed every throttled request with a 500.
-    if not re.fullmatch(r"[0-9]+/(?:s|m|h|d|sec|min|second|minute|hour|day|seconds|minutes|hours|days)", value):
-        raise ImproperlyConfigured(
-            f"{name} must be a number of requests per second, minute, hour or day, such as '30/minute', "
-            f"got {value!r}."
-        )
-    return value
-
-
-def env_list(name: str, default: list[str]) -> list[str]:
-    value = os.environ.get(name, "")
-    items = [item.strip() for item in value.split(",") if item.strip()]
-    return items or default
 
 
 def development_secret_key(path: Path) -> str:
@@ -176,16 +127,20 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "pocketpaw.wsgi.application"
 
-DATABASES = {
-    "default": dj_database_url.config(
-        env="DATABASE_URL",
-        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        # Each thread keeps its connection for the next request: opening one per request
-        # cost PostgreSQL two thirds of its throughput (bench/RESULTS-postgres.md).
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
-        conn_health_checks=True,
-    )
-}
+try:
+    DATABASES = {
+        "default": dj_database_url.config(
+            env="DATABASE_URL",
+            default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+            # Each thread keeps its connection for the next request: opening one per request
+            # cost PostgreSQL two thirds of its throughput (bench/RESULTS-postgres.md).
+            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+            conn_health_checks=True,
+        )
+    }
+except ValueError as error:
+    # Its words name the fault (the scheme, the port); the URL is not repeated: it holds the password.
+    raise ImproperlyConfigured(f"DATABASE_URL cannot be read: {error}") from None
 # How long a statement waits for a lock another transaction holds before it fails, which
 # the API answers with 503 and Retry-After: SQLite's busy timeout, and on PostgreSQL the
 # lock_timeout each connection gets unless one is set already (sessions_app/database.py).

@@ -89,6 +89,12 @@ def test_an_on_or_off_setting_reads_each_spelling_of_off(off):
     assert printed_in_production(program, DJANGO_SECURE_SSL_REDIRECT=off) == "False"
 
 
+def test_a_database_url_that_cannot_be_read_is_one_line_on_stderr_without_its_password():
+    result = manage("check", env_overrides={"DJANGO_DEBUG": "1", "DATABASE_URL": "postgress://app:s3cret-pw@db/app"})
+    assert (result.returncode, result.stderr.count("\n"), "s3cret-pw" in result.stderr) == (1, 1, False)
+    assert result.stderr.startswith("Configuration error: DATABASE_URL cannot be read: Scheme 'postgress://' is unknown.")
+
+
 def test_an_unknown_log_level_is_one_line_on_stderr_and_exit_1():
     result = manage("check", env_overrides={"DJANGO_DEBUG": "1", "DJANGO_LOG_LEVEL": "loud"})
     assert (result.returncode, result.stderr) == (

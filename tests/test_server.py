@@ -167,3 +167,31 @@ def test_health_answers_a_probe_addressed_to_the_servers_own_address(connection)
     connection.request("GET", "/api/health", headers={"Host": "10.0.0.5:8000"})
     response = connection.getresponse()
     assert (response.status, response.read()) == (200, b'{"status":"ok","database":"ok"}')
+
+
+def test_a_server_setting_it_cannot_read_stops_it_with_one_line():
+    env = {**os.environ, "DJANGO_DEBUG": "1", "GUNICORN_THREADS": "four"}
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", "python:pocketpaw.gunicorn_conf", "--check-config", "pocketpaw.wsgi"],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert (result.returncode, result.stderr.strip()) == (1, "Error: GUNICORN_THREADS must be an integer, got 'four'.")
+
+
+def test_the_servers_log_level_takes_lower_case():
+    program = (
+        "import logging, logging.config; from pocketpaw import gunicorn_conf; "
+        "logging.config.dictConfig({'version': 1, **gunicorn_conf.logconfig_dict}); "
+        "print(logging.getLevelName(logging.getLogger('gunicorn.error').level))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program],
+        cwd=PROJECT,
+        env={**os.environ, "GUNICORN_LOG_LEVEL": "warning"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.stdout.strip() == "WARNING", result.stderr

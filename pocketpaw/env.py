@@ -1,0 +1,59 @@
+"""Readers of the environment variables that configure the service.
+
+A value one cannot read stops the start with ImproperlyConfigured, naming the
+variable: manage.py prints it as one line, gunicorn as `Error: ...`. An empty or
+missing variable gives the default.
+"""
+import os
+import re
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    # Refused rather than read as off: a misspelt DJANGO_SECURE_SSL_REDIRECT=ture was silently off.
+    if value.lower() not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+        raise ImproperlyConfigured(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {value!r}.")
+    return value.lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}.") from None
+
+
+def env_log_level(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    # Python's logging knows the names in capitals only.
+    if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ImproperlyConfigured(f"{name} must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {value!r}.")
+    return value.upper()
+
+
+def env_rate(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    # What DRF's throttles can read; anything else failed every throttled request with a 500.
+    if not re.fullmatch(r"[0-9]+/(?:s|m|h|d|sec|min|second|minute|hour|day|seconds|minutes|hours|days)", value):
+        raise ImproperlyConfigured(
+            f"{name} must be a number of requests per second, minute, hour or day, such as '30/minute', "
+            f"got {value!r}."
+        )
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name, "")
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    return items or default
