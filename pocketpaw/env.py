@@ -20,14 +20,19 @@ def env_bool(name: str, default: bool) -> bool:
     return value.lower() in {"1", "true", "yes", "on"}
 
 
-def env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
     value = os.environ.get(name, "").strip()
     if not value:
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}.") from None
+    # None of them has a meaning below its minimum: a negative DJANGO_NUM_PROXIES, say,
+    # read the client's address from the wrong end of X-Forwarded-For.
+    if number < minimum:
+        raise ImproperlyConfigured(f"{name} must be {minimum} or more, got {value!r}.")
+    return number
 
 
 def env_log_level(name: str, default: str) -> str:

@@ -17,8 +17,8 @@ from pocketpaw.env import env_int, env_log_level
 from sessions_app.log_filters import JSON_FORMATTER
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
-workers = env_int("WEB_CONCURRENCY", 2)
-threads = env_int("GUNICORN_THREADS", 4)
+workers = env_int("WEB_CONCURRENCY", 2, minimum=1)
+threads = env_int("GUNICORN_THREADS", 4, minimum=1)
 timeout = env_int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = 20
 # Django's request log (pocketpaw.requests) already writes one JSON line per request.

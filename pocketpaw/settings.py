@@ -225,8 +225,8 @@ REST_FRAMEWORK = {
 }
 
 SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15)),
-    "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 1)),
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15, minimum=1)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 1, minimum=1)),
     "ALGORITHM": "HS256",
     "SIGNING_KEY": SECRET_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
@@ -266,14 +266,16 @@ API_THROTTLE_RATES = {
 }
 
 # The longest message a client may append, in characters.
-SESSIONS_MESSAGE_MAX_LENGTH = env_int("SESSIONS_MESSAGE_MAX_LENGTH", 100_000)
+SESSIONS_MESSAGE_MAX_LENGTH = env_int("SESSIONS_MESSAGE_MAX_LENGTH", 100_000, minimum=1)
 # The largest request body accepted; larger ones get 413 (RequestBodyLimitMiddleware).
 # By default room for the longest message however a client's JSON library writes it:
 # escaped as \ud83d\ude00 (Python's json does by default), an emoji takes 12 bytes. And 64 KiB
 # for the metadata and the rest, or 1 MiB if that is more.
-API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", max(1024 * 1024, 12 * SESSIONS_MESSAGE_MAX_LENGTH + 64 * 1024))
+API_MAX_BODY_BYTES = env_int(
+    "API_MAX_BODY_BYTES", max(1024 * 1024, 12 * SESSIONS_MESSAGE_MAX_LENGTH + 64 * 1024), minimum=1
+)
 # A search still running after this long is stopped and answered 503 (search.time_limited).
-SEARCH_TIME_LIMIT_SECONDS = env_int("SEARCH_TIME_LIMIT_SECONDS", 5)
+SEARCH_TIME_LIMIT_SECONDS = env_int("SEARCH_TIME_LIMIT_SECONDS", 5, minimum=1)
 # Django's own limit, which would answer an HTML 400, kept from refusing what the API takes.
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 # The admin's "delete selected" confirmation posts a field per object: room for

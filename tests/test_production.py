@@ -58,6 +58,17 @@ def test_a_setting_wrong_in_the_environment_is_one_line_on_stderr_and_exit_1():
     )
 
 
+def test_a_negative_number_of_proxies_is_refused_in_one_line():
+    # DRF would take a client-written entry of X-Forwarded-For for the address to rate-limit.
+    result = manage("check", env_overrides={"DJANGO_DEBUG": "1", "DJANGO_NUM_PROXIES": "-1"})
+    assert (result.returncode, result.stderr) == (1, "Configuration error: DJANGO_NUM_PROXIES must be 0 or more, got '-1'.\n")
+
+
+def test_a_token_lifetime_of_zero_is_refused_in_one_line():
+    result = manage("check", env_overrides={"DJANGO_DEBUG": "1", "JWT_ACCESS_MINUTES": "0"})
+    assert (result.returncode, result.stderr) == (1, "Configuration error: JWT_ACCESS_MINUTES must be 1 or more, got '0'.\n")
+
+
 def test_a_rate_limit_the_throttles_cannot_read_is_one_line_on_stderr_and_exit_1():
     # It used to start, then answer every request the limit applies to with a 500.
     result = manage("check", env_overrides={"DJANGO_DEBUG": "1", "THROTTLE_USER": "3000 per minute"})

@@ -169,16 +169,20 @@ def test_health_answers_a_probe_addressed_to_the_servers_own_address(connection)
     assert (response.status, response.read()) == (200, b'{"status":"ok","database":"ok"}')
 
 
-def test_a_server_setting_it_cannot_read_stops_it_with_one_line():
-    env = {**os.environ, "DJANGO_DEBUG": "1", "GUNICORN_THREADS": "four"}
+@pytest.mark.parametrize(
+    ("threads", "refusal"),
+    [("four", "must be an integer, got 'four'."), ("0", "must be 1 or more, got '0'.")],
+    ids=["not a number", "zero"],
+)
+def test_a_server_setting_it_cannot_use_stops_it_with_one_line(threads, refusal):
     result = subprocess.run(
         [sys.executable, "-m", "gunicorn", "-c", "python:pocketpaw.gunicorn_conf", "--check-config", "pocketpaw.wsgi"],
         cwd=PROJECT,
-        env=env,
+        env={**os.environ, "DJANGO_DEBUG": "1", "GUNICORN_THREADS": threads},
         capture_output=True,
         text=True,
     )
-    assert (result.returncode, result.stderr.strip()) == (1, "Error: GUNICORN_THREADS must be an integer, got 'four'.")
+    assert (result.returncode, result.stderr.strip()) == (1, f"Error: GUNICORN_THREADS {refusal}")
 
 
 def test_the_servers_log_level_takes_lower_case():
