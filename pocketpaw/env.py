@@ -4,6 +4,7 @@ A value one cannot read stops the start with ImproperlyConfigured, naming the
 variable: manage.py prints it as one line, gunicorn as `Error: ...`. An empty or
 missing variable gives the default.
 """
+import logging
 import os
 import re
 
@@ -39,8 +40,8 @@ def env_log_level(name: str, default: str) -> str:
     value = os.environ.get(name, "").strip()
     if not value:
         return default
-    # Python's logging knows the names in capitals only.
-    if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    # Python's logging knows the names in capitals only; it also takes WARN, FATAL and NOTSET.
+    if value.upper() not in logging.getLevelNamesMapping():
         raise ImproperlyConfigured(f"{name} must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {value!r}.")
     return value.upper()
 
@@ -49,8 +50,10 @@ def env_rate(name: str, default: str) -> str:
     value = os.environ.get(name, "").strip()
     if not value:
         return default
-    # What DRF's throttles can read; anything else failed every throttled request with a 500.
-    if not re.fullmatch(r"[0-9]+/(?:s|m|h|d|sec|min|second|minute|hour|day|seconds|minutes|hours|days)", value):
+    # The form DRF's throttles read (of the period, only its first letter counts: 100/hr);
+    # anything else failed every throttled request with a 500. Its parser cannot be
+    # imported here: it reads the settings this is building.
+    if not re.fullmatch(r"[0-9]+ */[smhd].*", value):
         raise ImproperlyConfigured(
             f"{name} must be a number of requests per second, minute, hour or day, such as '30/minute', "
             f"got {value!r}."

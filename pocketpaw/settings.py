@@ -127,11 +127,12 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "pocketpaw.wsgi.application"
 
+# Lower case, so not a setting: Django's debug page would show its password.
+database_url = os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 try:
     DATABASES = {
-        "default": dj_database_url.config(
-            env="DATABASE_URL",
-            default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        "default": dj_database_url.parse(
+            database_url,
             # Each thread keeps its connection for the next request: opening one per request
             # cost PostgreSQL two thirds of its throughput (bench/RESULTS-postgres.md).
             conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
