@@ -130,16 +130,18 @@ def test_an_unknown_log_level_is_one_line_on_stderr_and_exit_1():
     )
 
 
-@pytest.mark.parametrize("name", ["warning", "WARN"])
-def test_a_log_level_in_either_case_or_its_short_name_sets_the_level(name):
-    # Python's logging refused "warning" with a traceback.
-    level = printed_in_production("import logging; print(logging.getLogger().level)", DJANGO_LOG_LEVEL=name)
-    assert level == str(logging.WARNING)
+@pytest.mark.parametrize(("name", "level"), [("error", logging.ERROR), ("FATAL", logging.CRITICAL)])
+def test_a_log_level_in_either_case_or_its_other_name_sets_the_level(name, level):
+    # Python's logging refused "error" with a traceback. The settings are read first: a shell
+    # whose settings failed to load still runs, with logging's own default level.
+    program = "from django.conf import settings; settings.LOGGING; import logging; print(logging.getLogger().level)"
+    assert printed_in_production(program, DJANGO_LOG_LEVEL=name) == str(level)
 
 
 def djangos_lines_written(level: str, debug: str) -> list[str]:
     """What a warning and an error logged by Django leave on standard error."""
     program = (
+        "from django.conf import settings; settings.LOGGING; "
         "import logging; probe = logging.getLogger('django.security.Probe'); "
         "probe.warning('probe warning'); probe.error('probe error')"
     )
