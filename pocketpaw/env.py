@@ -11,14 +11,18 @@ import re
 from django.core.exceptions import ImproperlyConfigured
 
 
+ON = {"1", "true", "yes", "on"}
+OFF = {"0", "false", "no", "off"}
+
+
 def env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name, "").strip()
     if not value:
         return default
     # Refused rather than read as off: a misspelt DJANGO_SECURE_SSL_REDIRECT=ture was silently off.
-    if value.lower() not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+    if value.lower() not in ON | OFF:
         raise ImproperlyConfigured(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {value!r}.")
-    return value.lower() in {"1", "true", "yes", "on"}
+    return value.lower() in ON
 
 
 def env_int(name: str, default: int, *, minimum: int = 0) -> int:
