@@ -58,18 +58,22 @@ def test_a_setting_wrong_in_the_environment_is_one_line_on_stderr_and_exit_1():
     )
 
 
+def started_with(**env) -> tuple[int, str]:
+    """`manage.py check` with these variables: its exit status and standard error."""
+    result = manage("check", env_overrides={"DJANGO_DEBUG": "1", **env})
+    return result.returncode, result.stderr
+
+
 def test_a_negative_number_of_proxies_is_refused_in_one_line():
     # DRF would take a client-written entry of X-Forwarded-For for the address to rate-limit.
-    result = manage("check", env_overrides={"DJANGO_DEBUG": "1", "DJANGO_NUM_PROXIES": "-1"})
-    assert (result.returncode, result.stderr) == (
+    assert started_with(DJANGO_NUM_PROXIES="-1") == (
         1,
         "Configuration error: DJANGO_NUM_PROXIES must be 0 or more, got '-1'.\n",
     )
 
 
 def test_a_token_lifetime_of_zero_is_refused_in_one_line():
-    result = manage("check", env_overrides={"DJANGO_DEBUG": "1", "JWT_ACCESS_MINUTES": "0"})
-    assert (result.returncode, result.stderr) == (
+    assert started_with(JWT_ACCESS_MINUTES="0") == (
         1,
         "Configuration error: JWT_ACCESS_MINUTES must be 1 or more, got '0'.\n",
     )
@@ -77,8 +81,7 @@ def test_a_token_lifetime_of_zero_is_refused_in_one_line():
 
 def test_a_rate_limit_the_throttles_cannot_read_is_one_line_on_stderr_and_exit_1():
     # It used to start, then answer every request the limit applies to with a 500.
-    result = manage("check", env_overrides={"DJANGO_DEBUG": "1", "THROTTLE_USER": "3000 per minute"})
-    assert (result.returncode, result.stderr) == (
+    assert started_with(THROTTLE_USER="3000 per minute") == (
         1,
         "Configuration error: THROTTLE_USER must be a number of requests per second, minute, hour or day, "
         "such as '30/minute', got '3000 per minute'.\n",
@@ -94,8 +97,7 @@ def test_a_rate_limit_in_any_form_the_throttles_read_is_the_one_applied(rate):
 
 def test_an_on_or_off_setting_misspelt_is_one_line_on_stderr_and_exit_1():
     # It used to be read as off: a misspelt HTTPS redirect was silently not made.
-    result = manage("check", env_overrides={"DJANGO_DEBUG": "1", "DJANGO_SECURE_SSL_REDIRECT": "ture"})
-    assert (result.returncode, result.stderr) == (
+    assert started_with(DJANGO_SECURE_SSL_REDIRECT="ture") == (
         1,
         "Configuration error: DJANGO_SECURE_SSL_REDIRECT must be 1 or 0 (true/false, yes/no, on/off), got 'ture'.\n",
     )
@@ -112,9 +114,9 @@ def test_an_on_or_off_setting_reads_each_spelling(spelling, read_as):
 
 
 def test_a_database_url_that_cannot_be_read_is_one_line_on_stderr_without_its_password():
-    result = manage("check", env_overrides={"DJANGO_DEBUG": "1", "DATABASE_URL": "postgress://app:s3cret-pw@db/app"})
-    assert (result.returncode, result.stderr.count("\n"), "s3cret-pw" in result.stderr) == (1, 1, False)
-    assert result.stderr.startswith("Configuration error: DATABASE_URL cannot be read: ")
+    status, stderr = started_with(DATABASE_URL="postgress://app:s3cret-pw@db/app")
+    assert (status, stderr.count("\n"), "s3cret-pw" in stderr) == (1, 1, False)
+    assert stderr.startswith("Configuration error: DATABASE_URL cannot be read: ")
 
 
 def test_an_empty_database_url_is_the_default_database():
@@ -123,8 +125,7 @@ def test_an_empty_database_url_is_the_default_database():
 
 
 def test_an_unknown_log_level_is_one_line_on_stderr_and_exit_1():
-    result = manage("check", env_overrides={"DJANGO_DEBUG": "1", "DJANGO_LOG_LEVEL": "loud"})
-    assert (result.returncode, result.stderr) == (
+    assert started_with(DJANGO_LOG_LEVEL="loud") == (
         1,
         "Configuration error: DJANGO_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got 'loud'.\n",
     )
